@@ -9,7 +9,9 @@ use x11rb::x11_utils::X11Error;
 #[non_exhaustive]
 pub enum Error {
     /// The requested length is zero, overflows, or exceeds a limit.
-    #[error("shared-memory segment of {len} bytes is out of range: {reason} (limit {limit} bytes)")]
+    #[error(
+        "shared-memory segment of {len} bytes is out of range: {reason} (limit {limit} bytes)"
+    )]
     Size {
         /// The length asked for, in bytes.
         len: usize,

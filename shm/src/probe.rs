@@ -100,8 +100,14 @@ pub fn probe_report<C: Connection>(conn: &C) -> Result<ProbeReport, Error> {
         version.major_version,
         version.minor_version,
         report.caps,
-        report.fd_error.as_ref().map_or("ok".into(), |e| e.to_string()),
-        report.sysv_error.as_ref().map_or("ok".into(), |e| e.to_string()),
+        report
+            .fd_error
+            .as_ref()
+            .map_or("ok".into(), |e| e.to_string()),
+        report
+            .sysv_error
+            .as_ref()
+            .map_or("ok".into(), |e| e.to_string()),
     );
     Ok(report)
 }

@@ -188,8 +188,8 @@ impl<C: Connection> Segment<C> {
                 sys::seal_size(borrowed).map_err(|e| Error::sys(Call::AddSeals, mapped, e))?;
                 let mapping = Mapping::mmap(borrowed, mapped)?;
                 // x11rb closes the descriptor it sends, so it gets its own copy.
-                let for_server = sys::dup_cloexec(borrowed)
-                    .map_err(|e| Error::sys(Call::DupFd, mapped, e))?;
+                let for_server =
+                    sys::dup_cloexec(borrowed).map_err(|e| Error::sys(Call::DupFd, mapped, e))?;
                 let for_server = match fault::hit(Point::ServerAttach) {
                     Some(_) => refusable_fd(for_server),
                     None => for_server,

@@ -56,7 +56,10 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::NotInstalled => {
-                write!(f, "Xvfb is not installed (run `cargo xtask test`, or apt-get install xvfb)")
+                write!(
+                    f,
+                    "Xvfb is not installed (run `cargo xtask test`, or apt-get install xvfb)"
+                )
             }
             StartError::Unsupported(why) => write!(f, "not supported here: {why}"),
             StartError::Io(e) => write!(f, "starting Xvfb: {e}"),
@@ -189,7 +192,9 @@ fn tail(path: &PathBuf) -> String {
         let _ = f.read_to_string(&mut s);
     }
     let start = s.len().saturating_sub(4000);
-    let start = (start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+    let start = (start..s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0);
     s[start..].to_string()
 }
 
@@ -231,7 +236,10 @@ impl XServer {
             .arg(write_end.as_raw_fd().to_string())
             .arg("-screen")
             .arg("0")
-            .arg(format!("{}x{}x{}", config.width, config.height, config.depth))
+            .arg(format!(
+                "{}x{}x{}",
+                config.width, config.height, config.depth
+            ))
             .arg("-noreset")
             .arg("-nolock");
         if config.tcp {
@@ -289,9 +297,8 @@ impl XServer {
             }
             let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
             let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
-            nix::poll::poll(&mut fds, PollTimeout::from(ms)).map_err(|e| {
-                StartError::Io(e.into())
-            })?;
+            nix::poll::poll(&mut fds, PollTimeout::from(ms))
+                .map_err(|e| StartError::Io(e.into()))?;
             let mut buf = [0u8; 32];
             let n = match file.read(&mut buf) {
                 Ok(n) => n,

@@ -20,7 +20,10 @@ fn pattern(i: usize) -> u32 {
 fn pixmap(conn: &RustConnection, screen: usize) -> (u32, u32) {
     let root = conn.setup().roots[screen].root;
     let pix = conn.generate_id().unwrap();
-    conn.create_pixmap(24, pix, root, W, H).unwrap().check().unwrap();
+    conn.create_pixmap(24, pix, root, W, H)
+        .unwrap()
+        .check()
+        .unwrap();
     let gc = conn.generate_id().unwrap();
     conn.create_gc(gc, pix, &Default::default())
         .unwrap()
@@ -54,15 +57,32 @@ fn server_reads_segment(kind: Kind) {
         px.copy_from_slice(&pattern(i).to_le_bytes());
     }
     shm::put_image(
-        &conn, pix, gc, W, H, 0, 0, W, H, 0, 0, 24, 2, // ZPixmap
-        false, seg.seg(), 0,
+        &conn,
+        pix,
+        gc,
+        W,
+        H,
+        0,
+        0,
+        W,
+        H,
+        0,
+        0,
+        24,
+        2, // ZPixmap
+        false,
+        seg.seg(),
+        0,
     )
     .unwrap()
     .check()
     .unwrap();
     let got = read_back(&conn, pix);
     let want: Vec<u32> = (0..got.len()).map(pattern).collect();
-    assert_eq!(got, want, "{kind:?} segment pixels differ after ShmPutImage");
+    assert_eq!(
+        got, want,
+        "{kind:?} segment pixels differ after ShmPutImage"
+    );
     assert_eq!(leaks::server_segments(&conn), 1);
     seg.close().unwrap();
     assert_eq!(leaks::server_segments(&conn), 0);
@@ -73,13 +93,28 @@ fn server_writes_segment(kind: Kind) {
     let server = XServer::start().unwrap();
     let (conn, screen) = server.connect().unwrap();
     let (pix, gc) = pixmap(&conn, screen);
-    conn.change_gc(gc, &x11rb::protocol::xproto::ChangeGCAux::new().foreground(0x12_3456))
-        .unwrap();
-    conn.poly_fill_rectangle(pix, gc, &[Rectangle { x: 0, y: 0, width: W, height: H }])
-        .unwrap();
+    conn.change_gc(
+        gc,
+        &x11rb::protocol::xproto::ChangeGCAux::new().foreground(0x12_3456),
+    )
+    .unwrap();
+    conn.poly_fill_rectangle(
+        pix,
+        gc,
+        &[Rectangle {
+            x: 0,
+            y: 0,
+            width: W,
+            height: H,
+        }],
+    )
+    .unwrap();
     let len = usize::from(W) * usize::from(H) * 4;
     let seg = Segment::new(&conn, len, kind, Access::ReadWrite).unwrap();
-    assert!(seg.as_slice().iter().all(|&b| b == 0), "new memory is zeroed");
+    assert!(
+        seg.as_slice().iter().all(|&b| b == 0),
+        "new memory is zeroed"
+    );
     shm::get_image(&conn, pix, 0, 0, W, H, !0, 2, seg.seg(), 0)
         .unwrap()
         .reply()
@@ -204,7 +239,10 @@ fn sizes_out_of_range_are_typed_errors() {
     let msg = Segment::new(&conn, usize::MAX, Kind::Fd, Access::ReadOnly)
         .unwrap_err()
         .to_string();
-    assert!(msg.contains(&usize::MAX.to_string()), "message names the size: {msg}");
+    assert!(
+        msg.contains(&usize::MAX.to_string()),
+        "message names the size: {msg}"
+    );
 }
 
 #[test]
