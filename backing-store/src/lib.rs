@@ -1,6 +1,29 @@
-//! xbs: an X11 backing store.
+//! xbs: an X11 backing store — the pixel memory a GUI toolkit paints into, and the
+//! machinery that moves exactly the damaged pixels of it onto an X11 window, through
+//! MIT-SHM shared memory or, where that is impossible, `PutImage` on the wire.
+//!
+//! Start at [`BackingStore`]: its docs show a whole frame (paint, flush a damage
+//! region, scroll, handle Expose, resize). Damage is a [`Region`] of [`Rect`]s; the app
+//! paints into a [`Frame`]; the pixels go to the server by one of three [`Transport`]s,
+//! picked by probing what really works with this server (`xbs_shm::probe`).
+//!
+//! Rules this crate keeps (see the project's security notes): every size is checked
+//! arithmetic from the server's own numbers ([`Format::image_size`]); every rectangle
+//! from the caller is clipped to the image before any copy; pixels the server may still
+//! be reading are never overwritten (paint waits, and only then); no `unsafe` here.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
+mod error;
+mod format;
+mod frame;
 mod region;
+mod store;
+mod transport;
 
+pub use error::Error;
+pub use format::{Format, PixelFormat, MAX_DIMENSION};
+pub use frame::Frame;
 pub use region::{Rect, Region};
+pub use store::{BackingStore, Options, Stats};
+pub use transport::Transport;

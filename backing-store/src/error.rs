@@ -1,0 +1,118 @@
+//! The error type of `xbs`: typed, with the numbers of what was attempted.
+
+use x11rb::errors::{ConnectionError, ReplyError, ReplyOrIdError};
+
+use crate::Transport;
+
+/// Why a backing store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An image size is zero, beyond X11's coordinate space, or overflows memory sizes.
+    #[error("image of {width}x{height} pixels is out of range: {reason} (limit {limit})")]
+    Size {
+        /// Requested width in pixels.
+        width: u32,
+        /// Requested height in pixels.
+        height: u32,
+        /// Which limit was broken.
+        reason: &'static str,
+        /// The limit (pixels or bytes, as the reason says).
+        limit: u64,
+    },
+    /// Heap memory for the image could not be reserved.
+    #[error("cannot reserve {bytes} bytes of image memory")]
+    OutOfMemory {
+        /// Bytes asked for.
+        bytes: usize,
+    },
+    /// A shared-memory segment could not be made or attached.
+    #[error(transparent)]
+    Shm(#[from] xbs_shm::Error),
+    /// The connection to the X server failed.
+    #[error("X connection failed during {request}: {source}")]
+    Connection {
+        /// The request being sent.
+        request: &'static str,
+        /// What went wrong.
+        source: ConnectionError,
+    },
+    /// The server answered a request with an error.
+    #[error("the X server refused {request}: {source:?}")]
+    Reply {
+        /// The request.
+        request: &'static str,
+        /// The server's error.
+        source: ReplyError,
+    },
+    /// The window's visual has a pixel layout xbs cannot paint.
+    #[error(
+        "unsupported visual 0x{visual:x}: depth {depth}, {bits_per_pixel} bpp, class {class}, \
+         masks r=0x{red_mask:x} g=0x{green_mask:x} b=0x{blue_mask:x}, byte order {byte_order}"
+    )]
+    UnsupportedVisual {
+        /// The visual id.
+        visual: u32,
+        /// Window depth.
+        depth: u8,
+        /// Bits per pixel of that depth's pixmap format (0 if the server lists none).
+        bits_per_pixel: u8,
+        /// Visual class (`TrueColor`, ...), as the protocol names it.
+        class: String,
+        /// Red mask.
+        red_mask: u32,
+        /// Green mask.
+        green_mask: u32,
+        /// Blue mask.
+        blue_mask: u32,
+        /// Server image byte order.
+        byte_order: &'static str,
+    },
+    /// The transport asked for in [`crate::Options`] cannot work with this server.
+    #[error("transport {transport:?} is not available: {reason}")]
+    TransportUnavailable {
+        /// The transport asked for.
+        transport: Transport,
+        /// Why not.
+        reason: String,
+    },
+    /// The window handle is not an X11 window.
+    #[error("the window handle is not an X11 (Xlib or XCB) window: {0}")]
+    NotX11(String),
+}
+
+impl Error {
+    pub(crate) fn conn(request: &'static str) -> impl FnOnce(ConnectionError) -> Error {
+        move |source| Error::Connection { request, source }
+    }
+
+    pub(crate) fn reply(request: &'static str) -> impl FnOnce(ReplyError) -> Error {
+        move |source| match source {
+            ReplyError::ConnectionError(source) => Error::Connection { request, source },
+            source => Error::Reply { request, source },
+        }
+    }
+
+    pub(crate) fn id(request: &'static str) -> impl FnOnce(ReplyOrIdError) -> Error {
+        move |e| match e {
+            ReplyOrIdError::ConnectionError(source) => Error::Connection { request, source },
+            ReplyOrIdError::X11Error(x) => Error::Reply {
+                request,
+                source: ReplyError::X11Error(x),
+            },
+            ReplyOrIdError::IdsExhausted => Error::Connection {
+                request,
+                source: ConnectionError::UnknownError,
+            },
+        }
+    }
+
+    /// True when the connection is gone and nothing more can be done with it.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Error::Connection { .. } => true,
+            Error::Shm(e) => e.is_connection_lost(),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,648 @@
+//! [`BackingStore`]: paint, flush, scroll, expose, resize.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, Gcontext, Window};
+use x11rb::protocol::Event;
+use xbs_shm::{Kind, ShmCaps};
+
+use crate::format::Format;
+use crate::frame::Frame;
+use crate::transport::shm::ShmUpload;
+use crate::transport::wire::WireUpload;
+use crate::transport::{Target, Transport, Upload};
+use crate::{Error, Rect, Region};
+
+/// Pixels a merge of two upload rectangles may add before two requests are cheaper.
+const COALESCE_SLACK: u64 = 4096;
+
+/// How a [`BackingStore`] is set up.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Use exactly this transport, or fail with [`Error::TransportUnavailable`]. `None`
+    /// (the default) picks the best that works: `XBS_TRANSPORT` if set and usable, else
+    /// shm-fd, shm-sysv, put-image, in that order.
+    pub transport: Option<Transport>,
+}
+
+/// Counters since the store was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// The transport in use now.
+    pub transport: Transport,
+    /// Pixel bytes the server copied from the image (shm) or received (put-image).
+    pub bytes_uploaded: u64,
+    /// Upload and copy requests sent.
+    pub requests: u64,
+    /// Calls to [`BackingStore::flush`] that sent something.
+    pub flushes: u64,
+    /// Times a paint, scroll or resize waited for the server to finish reading.
+    pub waits: u64,
+    /// Time spent in those waits.
+    pub wait_time: Duration,
+    /// Image memory (re)allocations, the first included.
+    pub allocations: u64,
+    /// Shared segments this store holds now (0 or 1).
+    pub segments_alive: usize,
+    /// Times the store fell back to another transport after a failure.
+    pub fallbacks: u64,
+}
+
+/// The image memory with its transport (enum dispatch keeps `C` free of `'static`).
+enum Memory<C: Connection> {
+    Shm(ShmUpload<C>),
+    Wire(WireUpload),
+}
+
+impl<C: Connection> Memory<C> {
+    fn get(&self) -> &dyn Upload<C> {
+        match self {
+            Memory::Shm(m) => m,
+            Memory::Wire(m) => m,
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut dyn Upload<C> {
+        match self {
+            Memory::Shm(m) => m,
+            Memory::Wire(m) => m,
+        }
+    }
+
+    fn create(conn: &Arc<C>, transport: Transport, len: usize) -> Result<Self, Error> {
+        Ok(match transport {
+            Transport::ShmFd => Memory::Shm(ShmUpload::new(conn, len, Kind::Fd)?),
+            Transport::ShmSysV => Memory::Shm(ShmUpload::new(conn, len, Kind::SysV)?),
+            Transport::PutImage => Memory::Wire(WireUpload::new(len)?),
+        })
+    }
+}
+
+/// The server-side GC, freed on drop without a round trip.
+struct Gc<C: Connection> {
+    conn: Arc<C>,
+    id: Option<Gcontext>,
+}
+
+impl<C: Connection> Gc<C> {
+    fn id(&self) -> Gcontext {
+        // Some until `release` consumes the guard.
+        self.id.unwrap_or(x11rb::NONE)
+    }
+
+    /// Frees the GC and waits for the server's answer.
+    fn release(mut self) -> Result<(), Error> {
+        let Some(id) = self.id.take() else {
+            return Ok(());
+        };
+        self.conn
+            .free_gc(id)
+            .map_err(Error::conn("FreeGC"))?
+            .check()
+            .map_err(Error::reply("FreeGC"))
+    }
+}
+
+impl<C: Connection> Drop for Gc<C> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            if let Ok(cookie) = self.conn.free_gc(id) {
+                cookie.ignore_error();
+            }
+        }
+    }
+}
+
+/// An X11 backing store: the pixels of one window, kept in this process, and the
+/// machinery that moves exactly the damaged ones onto the window.
+///
+/// # A frame
+///
+/// ```no_run
+/// use xbs::{BackingStore, Options, Rect, Region};
+/// # fn demo(conn: &x11rb::rust_connection::RustConnection, window: u32) -> Result<(), xbs::Error> {
+/// let mut store = BackingStore::new(conn, window, Options::default())?;
+///
+/// // Paint: the app's damage, clipped to the image. Waits only if the server may
+/// // still be reading those pixels from an earlier flush.
+/// let damage = Region::from(Rect::new(10, 10, 100, 50));
+/// let mut frame = store.begin_paint(&damage)?;
+/// frame.fill(Rect::new(0, 0, 4096, 4096), 0xff_33_66_99); // clipped to the damage
+/// drop(frame);
+/// // Flush: only the damaged pixels go to the server (ShmPutImage or PutImage bands).
+/// store.flush(&damage)?;
+///
+/// // Scroll a panel up by 20 pixels: moved on the server with CopyArea; only the
+/// // strip that scrolled in needs painting and flushing.
+/// let panel = Region::from(Rect::new(0, 100, 300, 200));
+/// let strip = store.scroll(&panel, 0, -20)?;
+/// let mut frame = store.begin_paint(&strip)?;
+/// frame.fill(strip.bounds(), 0xff_ff_ff_ff);
+/// drop(frame);
+/// store.flush(&strip)?;
+///
+/// // Events: an Expose is repaired from the retained image, no repaint needed;
+/// // handle_event consumes ShmCompletion and GraphicsExpose for this store.
+/// # let event: x11rb::protocol::Event = todo!();
+/// if let x11rb::protocol::Event::Expose(e) = &event {
+///     store.expose(&Region::from(Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into())))?;
+/// } else {
+///     store.handle_event(&event);
+/// }
+/// // On ConfigureNotify: keep the content that still fits.
+/// store.resize(800, 600)?;
+/// # Ok(()) }
+/// ```
+///
+/// `C` is any x11rb connection: `RustConnection` or `XCBConnection`, owned, borrowed
+/// (`&conn`) or shared (`Arc<..>`).
+pub struct BackingStore<C: Connection> {
+    // Drop order: the memory (detaches the segment) before the GC.
+    memory: Memory<C>,
+    gc: Gc<C>,
+    conn: Arc<C>,
+    window: Window,
+    format: Format,
+    width: u32,
+    height: u32,
+    stride: usize,
+    /// Transports that may work, best first; the one in use is first.
+    fallbacks: Vec<Transport>,
+    forced: bool,
+    /// Rects the server may still be reading from shared memory (S13).
+    busy: Region,
+    /// Sequence number (low 16 bits) of the last `ShmPutImage` that asked for completion.
+    completion_seq: Option<u16>,
+    paint_region: Region,
+    rects: Vec<Rect>,
+    stats: Stats,
+}
+
+fn transport_list(caps: ShmCaps) -> Vec<Transport> {
+    let mut list = Vec::with_capacity(3);
+    if caps.contains(ShmCaps::FD_PASSING) {
+        list.push(Transport::ShmFd);
+    }
+    if caps.contains(ShmCaps::SYSV) {
+        list.push(Transport::ShmSysV);
+    }
+    list.push(Transport::PutImage);
+    list
+}
+
+impl<C: Connection> BackingStore<C> {
+    /// A store for `window`, sized and formatted from the window itself.
+    ///
+    /// Probes the server's MIT-SHM (a few round trips), creates a GC and the image
+    /// memory, and fails with a typed error if the window's visual is unsupported or the
+    /// transport forced by `options` cannot work.
+    pub fn new(conn: C, window: Window, options: Options) -> Result<Self, Error> {
+        let conn = Arc::new(conn);
+        let (format, width, height) = Format::of_window(&*conn, window)?;
+        let (stride, len) = format.image_size(width, height)?;
+        let caps = xbs_shm::probe(&*conn)?;
+        let available = transport_list(caps);
+        let mut candidates = available.clone();
+        let mut forced = false;
+        if let Some(t) = options.transport {
+            if !available.contains(&t) {
+                return Err(Error::TransportUnavailable {
+                    transport: t,
+                    reason: format!("the server's MIT-SHM offers {caps:?}"),
+                });
+            }
+            candidates = vec![t];
+            forced = true;
+        } else if let Ok(name) = std::env::var("XBS_TRANSPORT") {
+            match Transport::from_name(&name) {
+                Some(t) if available.contains(&t) => {
+                    candidates.retain(|&c| c != t);
+                    candidates.insert(0, t);
+                }
+                Some(t) => log::warn!(
+                    "XBS_TRANSPORT={} is not available ({caps:?}); using {}",
+                    t.name(),
+                    candidates[0].name()
+                ),
+                None => log::warn!("XBS_TRANSPORT={name:?} is not shm-fd, shm-sysv or put-image"),
+            }
+        }
+
+        let gc_id = conn.generate_id().map_err(Error::id("CreateGC"))?;
+        conn.create_gc(gc_id, window, &CreateGCAux::new().graphics_exposures(1))
+            .map_err(Error::conn("CreateGC"))?
+            .check()
+            .map_err(Error::reply("CreateGC"))?;
+        let gc = Gc {
+            conn: conn.clone(),
+            id: Some(gc_id),
+        };
+        let mut fallbacks = candidates;
+        let mut stats = Stats {
+            transport: Transport::PutImage,
+            bytes_uploaded: 0,
+            requests: 0,
+            flushes: 0,
+            waits: 0,
+            wait_time: Duration::ZERO,
+            allocations: 0,
+            segments_alive: 0,
+            fallbacks: 0,
+        };
+        let memory = allocate(&conn, &mut fallbacks, len, forced, &mut stats)?;
+        Ok(BackingStore {
+            memory,
+            gc,
+            conn,
+            window,
+            format,
+            width,
+            height,
+            stride,
+            fallbacks,
+            forced,
+            busy: Region::new(),
+            completion_seq: None,
+            paint_region: Region::new(),
+            rects: Vec::new(),
+            stats,
+        })
+    }
+
+    /// A store for a window made by someone else (winit, another toolkit), found
+    /// through its raw window handle (Xlib or XCB).
+    pub fn from_raw_handles(
+        conn: C,
+        window: &impl raw_window_handle::HasWindowHandle,
+    ) -> Result<Self, Error> {
+        use raw_window_handle::RawWindowHandle;
+        let handle = window
+            .window_handle()
+            .map_err(|e| Error::NotX11(e.to_string()))?;
+        let id = match handle.as_raw() {
+            RawWindowHandle::Xcb(h) => h.window.get(),
+            RawWindowHandle::Xlib(h) => u32::try_from(h.window)
+                .map_err(|_| Error::NotX11(format!("Xlib window id {} is not 32-bit", h.window)))?,
+            other => return Err(Error::NotX11(format!("{other:?}"))),
+        };
+        BackingStore::new(conn, id, Options::default())
+    }
+
+    /// The window this store draws to.
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// The image size in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The pixel format of the image.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &C {
+        &self.conn
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> Transport {
+        self.memory.get().transport()
+    }
+
+    /// Counters since the store was made.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.transport = self.transport();
+        s.segments_alive = usize::from(matches!(self.memory, Memory::Shm(_)));
+        s
+    }
+
+    fn image_rect(&self) -> Rect {
+        Rect::new(0, 0, self.width, self.height)
+    }
+
+    fn target(&self) -> Target {
+        Target {
+            drawable: self.window,
+            gc: self.gc.id(),
+            depth: self.format.depth,
+            width: self.width,
+            height: self.height,
+            stride: self.stride,
+        }
+    }
+
+    /// Blocks until the server has read everything sent so far (one round trip).
+    fn wait_for_server(&mut self) -> Result<(), Error> {
+        let started = Instant::now();
+        self.conn
+            .get_input_focus()
+            .map_err(Error::conn("GetInputFocus"))?
+            .reply()
+            .map_err(Error::reply("GetInputFocus"))?;
+        self.busy = Region::new();
+        self.completion_seq = None;
+        self.stats.waits += 1;
+        self.stats.wait_time += started.elapsed();
+        Ok(())
+    }
+
+    fn wait_if_busy(&mut self, region: &Region) -> Result<(), Error> {
+        if self.memory.get().reads_later() && region.intersects(&self.busy) {
+            self.wait_for_server()?;
+        }
+        Ok(())
+    }
+
+    /// Lends the image for painting `region` (clipped to the image). Waits only when
+    /// the region overlaps pixels the server may still be reading (SECURITY.md S13).
+    pub fn begin_paint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
+        self.paint_region = region.intersect_rect(self.image_rect());
+        let clipped = std::mem::take(&mut self.paint_region);
+        self.wait_if_busy(&clipped)?;
+        self.paint_region = clipped;
+        let len = self.stride * self.height as usize;
+        Ok(Frame {
+            pixels: &mut self.memory.get_mut().pixels_mut()[..len],
+            width: self.width,
+            height: self.height,
+            stride: self.stride,
+            format: self.format.pixel,
+            region: &self.paint_region,
+        })
+    }
+
+    /// Sends the pixels of `region` (clipped to the image and window) to the window:
+    /// one `ShmPutImage` per coalesced rectangle, or `PutImage` bands. Does not wait
+    /// for the server.
+    pub fn flush(&mut self, region: &Region) -> Result<(), Error> {
+        let clipped = region.intersect_rect(self.image_rect());
+        if clipped.is_empty() {
+            return Ok(());
+        }
+        clipped.coalesced(COALESCE_SLACK, &mut self.rects);
+        let target = self.target();
+        let conn = &*self.conn;
+        let memory = self.memory.get_mut();
+        let last = self.rects.len() - 1;
+        let mut last_seq = 0;
+        for (i, &r) in self.rects.iter().enumerate() {
+            let sent = memory.put(conn, &target, r, i == last)?;
+            self.stats.bytes_uploaded += sent.bytes;
+            self.stats.requests += sent.requests;
+            last_seq = sent.sequence;
+        }
+        if memory.reads_later() {
+            // Events carry the low 16 bits of the sequence number of their request.
+            self.completion_seq = Some(last_seq as u16);
+            self.busy = self
+                .busy
+                .union(&Region::from_rects(self.rects.iter().copied()));
+        }
+        self.stats.flushes += 1;
+        self.conn.flush().map_err(Error::conn("flush"))?;
+        Ok(())
+    }
+
+    /// Repairs `region` of the window (an Expose) from the retained image: no repaint
+    /// by the app is needed.
+    pub fn expose(&mut self, region: &Region) -> Result<(), Error> {
+        self.flush(region)
+    }
+
+    /// Moves the pixels of `area` by (`dx`, `dy`), in the image and on the window
+    /// (`CopyArea`), clipped to the image. Returns the part of `area` that scrolled in
+    /// and must be painted and flushed by the app.
+    ///
+    /// Moves what is on the window: pixels painted into `area` but not yet flushed are
+    /// moved in the image only, so flush before scrolling.
+    pub fn scroll(&mut self, area: &Region, dx: i32, dy: i32) -> Result<Region, Error> {
+        let area = area.intersect_rect(self.image_rect());
+        if dx == 0 && dy == 0 {
+            return Ok(Region::new());
+        }
+        let dst = area.intersect(&area.translate(dx, dy));
+        let exposed = area.subtract(&dst);
+        if dst.is_empty() {
+            return Ok(exposed);
+        }
+        self.wait_if_busy(&dst)?;
+        // Order the rects so no copy overwrites the source of a later one: against the
+        // direction of motion (as a memmove picks its direction).
+        self.rects.clear();
+        self.rects.extend(dst.rects());
+        self.rects.sort_by_key(|r| {
+            (
+                if dy > 0 { -r.y } else { r.y },
+                if dx > 0 { -r.x } else { r.x },
+            )
+        });
+        let stride = self.stride;
+        let pixels = self.memory.get_mut().pixels_mut();
+        for r in &self.rects {
+            copy_rect(pixels, stride, *r, dx, dy);
+        }
+        for r in &self.rects {
+            // Clipped to the image (at most i16::MAX wide), so these conversions hold.
+            let to16 = |v: i32| i16::try_from(v).unwrap_or(i16::MAX);
+            let w16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+            self.conn
+                .copy_area(
+                    self.window,
+                    self.window,
+                    self.gc.id(),
+                    to16(r.x - dx),
+                    to16(r.y - dy),
+                    to16(r.x),
+                    to16(r.y),
+                    w16(r.width),
+                    w16(r.height),
+                )
+                .map_err(Error::conn("CopyArea"))?;
+            self.stats.requests += 1;
+        }
+        self.conn.flush().map_err(Error::conn("flush"))?;
+        Ok(exposed)
+    }
+
+    /// Resizes the image to `width` × `height`, keeping the content that still lies
+    /// inside (anchored top-left); new pixels are black. The memory is kept when the new
+    /// size fits and is not much smaller (a quarter of it or more); otherwise it grows
+    /// by half again as much, or shrinks to fit.
+    pub fn resize(&mut self, width: u32, height: u32) -> Result<(), Error> {
+        let (stride, len) = self.format.image_size(width, height)?;
+        if (width, height) == (self.width, self.height) {
+            return Ok(());
+        }
+        if self.memory.get().reads_later() && !self.busy.is_empty() {
+            self.wait_for_server()?;
+        }
+        let keep_w = self.width.min(width) as usize * 4;
+        let keep_h = self.height.min(height) as usize;
+        let old_stride = self.stride;
+        let capacity = self.memory.get().capacity();
+        if len <= capacity && len >= capacity / 4 {
+            let pixels = self.memory.get_mut().pixels_mut();
+            relayout(pixels, old_stride, stride, keep_w, keep_h);
+            clear_outside(pixels, stride, keep_w, keep_h, height as usize);
+        } else {
+            let grown = if len > capacity {
+                len.max(capacity.saturating_add(capacity / 2))
+            } else {
+                len
+            };
+            let mut candidates = self.fallbacks.clone();
+            let mut fresh = match allocate(
+                &self.conn,
+                &mut candidates,
+                grown,
+                self.forced,
+                &mut self.stats,
+            ) {
+                Ok(m) => m,
+                // The larger-than-needed size is a luxury; try exactly what is needed.
+                Err(_) if grown > len => allocate(
+                    &self.conn,
+                    &mut candidates,
+                    len,
+                    self.forced,
+                    &mut self.stats,
+                )?,
+                Err(e) => return Err(e),
+            };
+            self.fallbacks = candidates;
+            let src = self.memory.get().pixels();
+            let dst = fresh.get_mut().pixels_mut();
+            for row in 0..keep_h {
+                dst[row * stride..row * stride + keep_w]
+                    .copy_from_slice(&src[row * old_stride..row * old_stride + keep_w]);
+            }
+            clear_outside(dst, stride, keep_w, keep_h, height as usize);
+            self.memory = fresh;
+        }
+        self.width = width;
+        self.height = height;
+        self.stride = stride;
+        self.busy = Region::new();
+        Ok(())
+    }
+
+    /// Consumes the events meant for this store: `ShmCompletion` (the server finished
+    /// reading a flush), `GraphicsExposure`/`NoExposure` from scrolls (parts of the
+    /// window a `CopyArea` could not copy are re-uploaded from the image). Returns
+    /// `true` when the event was this store's.
+    pub fn handle_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::ShmCompletion(e) if Some(e.shmseg) == self.memory.get().segment() => {
+                if self.completion_seq == Some(e.sequence) {
+                    self.busy = Region::new();
+                    self.completion_seq = None;
+                }
+                true
+            }
+            Event::GraphicsExposure(e) if e.drawable == self.window => {
+                let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
+                if let Err(err) = self.flush(&Region::from(r)) {
+                    log::debug!("repairing a GraphicsExpose failed: {err}");
+                }
+                true
+            }
+            Event::NoExposure(e) if e.drawable == self.window => true,
+            _ => false,
+        }
+    }
+
+    /// Releases everything now, waiting for the server's answers, and reports the
+    /// first failure. Dropping the store does the same without waiting.
+    pub fn close(self) -> Result<(), Error> {
+        let BackingStore { memory, gc, .. } = self;
+        let detached = match memory {
+            Memory::Shm(m) => m.close(),
+            Memory::Wire(_) => Ok(()),
+        };
+        let freed = gc.release();
+        detached.and(freed)
+    }
+}
+
+/// Makes image memory with the first transport in `candidates` that works, dropping
+/// the ones that fail (with a warning) unless `forced`.
+fn allocate<C: Connection>(
+    conn: &Arc<C>,
+    candidates: &mut Vec<Transport>,
+    len: usize,
+    forced: bool,
+    stats: &mut Stats,
+) -> Result<Memory<C>, Error> {
+    loop {
+        let Some(&transport) = candidates.first() else {
+            return Err(Error::TransportUnavailable {
+                transport: Transport::PutImage,
+                reason: "no transport could allocate the image".into(),
+            });
+        };
+        match Memory::create(conn, transport, len) {
+            Ok(m) => {
+                stats.allocations += 1;
+                return Ok(m);
+            }
+            Err(e) if forced || e.is_connection_lost() || candidates.len() == 1 => return Err(e),
+            Err(e) => {
+                candidates.remove(0);
+                stats.fallbacks += 1;
+                log::warn!(
+                    "{} image of {len} bytes failed ({e}); falling back to {}",
+                    transport.name(),
+                    candidates[0].name()
+                );
+            }
+        }
+    }
+}
+
+/// Copies `dst` (inside the image) from `dst - (dx, dy)` (also inside), row by row in
+/// the order that never reads a row already overwritten.
+fn copy_rect(pixels: &mut [u8], stride: usize, dst: Rect, dx: i32, dy: i32) {
+    let row_len = dst.width as usize * 4;
+    let rows = dst.y..dst.y + dst.height as i32;
+    let mut copy_row = |y: i32| {
+        // Both rects were clipped to the image, so the indices are non-negative and in
+        // bounds; copy_within would still panic rather than touch memory outside.
+        let to = y as usize * stride + dst.x as usize * 4;
+        let from = (y - dy) as usize * stride + (dst.x - dx) as usize * 4;
+        pixels.copy_within(from..from + row_len, to);
+    };
+    if dy > 0 {
+        rows.rev().for_each(&mut copy_row);
+    } else {
+        rows.for_each(&mut copy_row);
+    }
+}
+
+/// Moves `rows` rows of `keep` bytes from `old` stride to `new` stride, in place.
+fn relayout(pixels: &mut [u8], old: usize, new: usize, keep: usize, rows: usize) {
+    if new > old {
+        for row in (0..rows).rev() {
+            pixels.copy_within(row * old..row * old + keep, row * new);
+        }
+    } else if new < old {
+        for row in 0..rows {
+            pixels.copy_within(row * old..row * old + keep, row * new);
+        }
+    }
+}
+
+/// Blackens everything of a `stride`-wide, `height`-tall image outside the kept
+/// top-left block of `keep_w` bytes × `keep_h` rows.
+fn clear_outside(pixels: &mut [u8], stride: usize, keep_w: usize, keep_h: usize, height: usize) {
+    for row in 0..keep_h {
+        pixels[row * stride + keep_w..(row + 1) * stride].fill(0);
+    }
+    pixels[keep_h * stride..height * stride].fill(0);
+}

@@ -1,0 +1,585 @@
+//! BackingStore against real Xvfb servers: every transport × server configuration,
+//! pixel-exact against a model of what the window must show.
+
+use std::sync::Arc;
+
+use x11rb::connection::{Connection, RequestConnection as _};
+use x11rb::protocol::xproto::{
+    ColormapAlloc, ConfigureWindowAux, ConnectionExt as _, CreateWindowAux, EventMask, ImageFormat,
+    WindowClass,
+};
+use x11rb::protocol::Event;
+use x11rb::rust_connection::RustConnection;
+use xbs::{BackingStore, Error, Options, Rect, Region, Transport};
+use xbs_tests::{Builder, XServer};
+
+/// A window, mapped and exposed, and the model of what it must show.
+struct Scene {
+    conn: Arc<RustConnection>,
+    window: u32,
+    w: u32,
+    h: u32,
+    depth: u8,
+    /// What the window must show, 0xAARRGGBB per pixel (alpha only for depth 32).
+    model: Vec<u32>,
+}
+
+fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
+    let (conn, screen) = server.connect().unwrap();
+    let conn = Arc::new(conn);
+    let s = &conn.setup().roots[screen];
+    let window = conn.generate_id().unwrap();
+    let (depth, visual, mut aux) = if argb {
+        let visual = s
+            .allowed_depths
+            .iter()
+            .find(|d| d.depth == 32)
+            .and_then(|d| d.visuals.first())
+            .expect("a 32-bit visual")
+            .visual_id;
+        let cmap = conn.generate_id().unwrap();
+        conn.create_colormap(ColormapAlloc::NONE, cmap, s.root, visual)
+            .unwrap();
+        (
+            32,
+            visual,
+            CreateWindowAux::new().colormap(cmap).border_pixel(0),
+        )
+    } else {
+        (s.root_depth, s.root_visual, CreateWindowAux::new())
+    };
+    aux = aux
+        .background_pixel(0)
+        .event_mask(EventMask::EXPOSURE | EventMask::STRUCTURE_NOTIFY);
+    conn.create_window(
+        depth,
+        window,
+        s.root,
+        0,
+        0,
+        w,
+        h,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        visual,
+        &aux,
+    )
+    .unwrap()
+    .check()
+    .unwrap();
+    conn.map_window(window).unwrap();
+    conn.sync().unwrap();
+    // Drain the first Expose: the window now shows its background (black).
+    while conn.poll_for_event().unwrap().is_some() {}
+    Scene {
+        conn,
+        window,
+        w: w.into(),
+        h: h.into(),
+        depth,
+        model: vec![0; usize::from(w) * usize::from(h)],
+    }
+}
+
+trait SyncExt {
+    fn sync(&self) -> Result<(), x11rb::errors::ReplyError>;
+}
+impl SyncExt for RustConnection {
+    fn sync(&self) -> Result<(), x11rb::errors::ReplyError> {
+        self.get_input_focus()?.reply().map(drop)
+    }
+}
+
+fn pattern(x: i32, y: i32, seed: u32) -> u32 {
+    let v = (x as u32).wrapping_mul(73_856_093) ^ (y as u32).wrapping_mul(19_349_663) ^ seed;
+    0xff00_0000 | (v & 0x00ff_ffff)
+}
+
+impl Scene {
+    fn store(&self, transport: Transport) -> BackingStore<Arc<RustConnection>> {
+        let opts = Options {
+            transport: Some(transport),
+        };
+        let store = BackingStore::new(self.conn.clone(), self.window, opts).unwrap();
+        assert_eq!(store.transport(), transport);
+        store
+    }
+
+    fn mask(&self) -> u32 {
+        if self.depth == 32 {
+            0xffff_ffff
+        } else {
+            0x00ff_ffff
+        }
+    }
+
+    /// Paints `region` with a pattern into the store (and the image model).
+    fn paint(
+        &self,
+        store: &mut BackingStore<Arc<RustConnection>>,
+        image: &mut [u32],
+        region: &Region,
+        seed: u32,
+    ) {
+        let mut frame = store.begin_paint(region).unwrap();
+        let stride = frame.stride();
+        let clipped = frame.region().clone();
+        let px = frame.pixels_mut();
+        for r in clipped.rects() {
+            for y in r.y..r.y + r.height as i32 {
+                for x in r.x..r.x + r.width as i32 {
+                    let v = pattern(x, y, seed);
+                    let at = y as usize * stride + x as usize * 4;
+                    px[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+                    image[y as usize * self.w as usize + x as usize] = v;
+                }
+            }
+        }
+    }
+
+    /// The model takes the image's pixels in `region`, as a flush does.
+    fn shown(&mut self, image: &[u32], region: &Region) {
+        let clip = region.intersect_rect(Rect::new(0, 0, self.w, self.h));
+        for r in clip.rects() {
+            for y in r.y..r.y + r.height as i32 {
+                for x in r.x..r.x + r.width as i32 {
+                    let i = y as usize * self.w as usize + x as usize;
+                    self.model[i] = image[i];
+                }
+            }
+        }
+    }
+
+    /// Reads the window back and compares with the model; returns mismatches.
+    fn check(&self, what: &str) {
+        self.conn.sync().unwrap();
+        let img = self
+            .conn
+            .get_image(
+                ImageFormat::Z_PIXMAP,
+                self.window,
+                0,
+                0,
+                self.w as u16,
+                self.h as u16,
+                !0,
+            )
+            .unwrap()
+            .reply()
+            .unwrap();
+        let mask = self.mask();
+        let mut bad = 0;
+        let mut first = None;
+        for (i, px) in img.data.chunks_exact(4).enumerate() {
+            let got = u32::from_le_bytes([px[0], px[1], px[2], px[3]]) & mask;
+            let want = self.model[i] & mask;
+            if got != want {
+                bad += 1;
+                first.get_or_insert((i % self.w as usize, i / self.w as usize, got, want));
+            }
+        }
+        assert_eq!(
+            bad, 0,
+            "{what}: {bad} pixels differ, first (x, y, got, want) = {first:x?}"
+        );
+    }
+}
+
+fn region(rects: &[(i32, i32, u32, u32)]) -> Region {
+    Region::from_rects(rects.iter().map(|&(x, y, w, h)| Rect::new(x, y, w, h)))
+}
+
+/// Paint, flush parts, scroll every way, expose, resize: pixel-exact throughout.
+fn exercise(server: &XServer, transport: Transport, argb: bool) {
+    let mut sc = scene(server, 200, 150, argb);
+    let mut store = sc.store(transport);
+    let mut image = vec![0u32; 200 * 150];
+    let what = |s: &str| format!("{transport:?} argb={argb} {s}");
+
+    // Paint everything, flush only two pieces (one sticking out of the window).
+    sc.paint(&mut store, &mut image, &region(&[(0, 0, 200, 150)]), 1);
+    let part = region(&[(10, 10, 50, 40), (150, 100, 500, 500)]);
+    store.flush(&part).unwrap();
+    sc.shown(&image, &part);
+    sc.check(&what("partial flush"));
+    let all = region(&[(0, 0, 200, 150)]);
+    store.flush(&all).unwrap();
+    sc.shown(&image, &all);
+    sc.check(&what("full flush"));
+
+    // Scroll a panel every way, by more than its size, negative, zero.
+    let panel = Rect::new(20, 30, 120, 90);
+    for (i, &(dx, dy)) in [
+        (0, -17),
+        (0, 23),
+        (31, 0),
+        (-9, 0),
+        (13, -7),
+        (-5, 11),
+        (0, 0),
+        (500, 0),
+        (0, -90),
+        (i32::MIN, i32::MAX),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let area = Region::from(panel);
+        let exposed = store.scroll(&area, dx, dy).unwrap();
+        // The model: the same move, applied to image and window.
+        let dst = area.intersect(&area.translate(dx, dy));
+        let (old_img, old_model) = (image.clone(), sc.model.clone());
+        for r in dst.rects() {
+            for y in r.y..r.y + r.height as i32 {
+                for x in r.x..r.x + r.width as i32 {
+                    let to = y as usize * 200 + x as usize;
+                    let from = (y - dy) as usize * 200 + (x - dx) as usize;
+                    image[to] = old_img[from];
+                    sc.model[to] = old_model[from];
+                }
+            }
+        }
+        let expected = if dx == 0 && dy == 0 {
+            Region::new()
+        } else {
+            area.subtract(&dst)
+        };
+        assert_eq!(exposed, expected, "scroll {dx},{dy}");
+        sc.paint(&mut store, &mut image, &exposed, 100 + i as u32);
+        store.flush(&exposed).unwrap();
+        sc.shown(&image, &exposed);
+        sc.check(&what(&format!("scroll {dx},{dy}")));
+    }
+
+    // Expose: the server forgets part of the window; the store repairs it alone.
+    sc.conn.clear_area(true, sc.window, 5, 5, 100, 60).unwrap();
+    sc.conn.sync().unwrap();
+    let mut exposed = Region::new();
+    while let Some(ev) = sc.conn.poll_for_event().unwrap() {
+        if let Event::Expose(e) = ev {
+            exposed.add_rect(Rect::new(
+                e.x.into(),
+                e.y.into(),
+                e.width.into(),
+                e.height.into(),
+            ));
+        } else {
+            store.handle_event(&ev);
+        }
+    }
+    assert_eq!(exposed, region(&[(5, 5, 100, 60)]));
+    store.expose(&exposed).unwrap();
+    sc.check(&what("expose"));
+
+    // Resize up, down, to 1×1 and back: the overlap survives, the rest is black.
+    for (w, h) in [(260u32, 190u32), (90, 40), (1, 1), (200, 150)] {
+        let (ow, oh) = (sc.w, sc.h);
+        sc.conn
+            .configure_window(sc.window, &ConfigureWindowAux::new().width(w).height(h))
+            .unwrap();
+        store.resize(w, h).unwrap();
+        assert_eq!(store.size(), (w, h));
+        let mut new_image = vec![0u32; (w * h) as usize];
+        for y in 0..oh.min(h) as usize {
+            for x in 0..ow.min(w) as usize {
+                new_image[y * w as usize + x] = image[y * ow as usize + x];
+            }
+        }
+        image = new_image;
+        sc.w = w;
+        sc.h = h;
+        sc.model = vec![0; (w * h) as usize];
+        let all = region(&[(0, 0, w, h)]);
+        store.flush(&all).unwrap();
+        sc.shown(&image, &all);
+        sc.check(&what(&format!("resize to {w}x{h}")));
+    }
+    let stats = store.stats();
+    assert!(stats.bytes_uploaded > 0 && stats.requests > 0, "{stats:?}");
+    store.close().unwrap();
+}
+
+#[test]
+fn shm_fd_is_pixel_exact() {
+    let server = XServer::start().unwrap();
+    exercise(&server, Transport::ShmFd, false);
+}
+
+#[test]
+fn shm_sysv_is_pixel_exact() {
+    let server = XServer::start().unwrap();
+    exercise(&server, Transport::ShmSysV, false);
+}
+
+#[test]
+fn put_image_is_pixel_exact() {
+    let server = XServer::start().unwrap();
+    exercise(&server, Transport::PutImage, false);
+}
+
+#[test]
+fn argb_visual_is_pixel_exact_on_every_transport() {
+    let server = XServer::start().unwrap();
+    for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
+        exercise(&server, t, true);
+    }
+}
+
+#[test]
+fn server_without_mit_shm_uses_put_image() {
+    let server = XServer::builder().without_shm().start().unwrap();
+    let sc = scene(&server, 64, 64, false);
+    let store = BackingStore::new(sc.conn.clone(), sc.window, Options::default()).unwrap();
+    assert_eq!(store.transport(), Transport::PutImage);
+    assert_eq!(store.stats().segments_alive, 0);
+    drop(store);
+    let err = BackingStore::new(
+        sc.conn.clone(),
+        sc.window,
+        Options {
+            transport: Some(Transport::ShmFd),
+        },
+    )
+    .err()
+    .expect("shm-fd cannot work without MIT-SHM");
+    assert!(
+        matches!(
+            err,
+            Error::TransportUnavailable {
+                transport: Transport::ShmFd,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    exercise(&server, Transport::PutImage, false);
+}
+
+#[test]
+fn tcp_server_uses_put_image() {
+    let server = XServer::builder().tcp().start().unwrap();
+    let sc = scene(&server, 64, 64, false);
+    let store = BackingStore::new(sc.conn.clone(), sc.window, Options::default()).unwrap();
+    assert_eq!(store.transport(), Transport::PutImage);
+    drop(store);
+    exercise(&server, Transport::PutImage, false);
+}
+
+#[test]
+fn other_ipc_namespace_picks_fd_passing() {
+    let Some(server) = xbs_tests::start_or_skip(Builder::default().private_ipc()) else {
+        return;
+    };
+    let sc = scene(&server, 64, 64, false);
+    let store = BackingStore::new(sc.conn.clone(), sc.window, Options::default()).unwrap();
+    assert_eq!(store.transport(), Transport::ShmFd);
+}
+
+#[test]
+fn depth_16_is_a_typed_error() {
+    let server = XServer::builder().depth(16).start().unwrap();
+    let sc = scene(&server, 32, 32, false);
+    let err = BackingStore::new(sc.conn.clone(), sc.window, Options::default())
+        .err()
+        .expect("RGB565 is not painted natively yet");
+    match err {
+        Error::UnsupportedVisual {
+            depth, red_mask, ..
+        } => {
+            assert_eq!(depth, 16);
+            assert_eq!(red_mask, 0xf800);
+        }
+        other => panic!("expected UnsupportedVisual, got {other}"),
+    }
+}
+
+#[test]
+fn full_4k_frame_goes_through_put_image_in_bands() {
+    // softbuffer fails here with MaximumRequestLengthExceeded: 33 MB in one request.
+    let server = XServer::builder()
+        .size(3840, 2160)
+        .without_shm()
+        .start()
+        .unwrap();
+    let mut sc = scene(&server, 3840, 2160, false);
+    let mut store = sc.store(Transport::PutImage);
+    let mut image = vec![0u32; 3840 * 2160];
+    let all = region(&[(0, 0, 3840, 2160)]);
+    sc.paint(&mut store, &mut image, &all, 7);
+    store.flush(&all).unwrap();
+    sc.shown(&image, &all);
+    sc.check("3840x2160 put-image");
+    let stats = store.stats();
+    let max = sc.conn.maximum_request_bytes() as u64;
+    assert!(
+        stats.requests >= 3840 * 2160 * 4 / max,
+        "{stats:?} with max request {max}"
+    );
+}
+
+#[test]
+fn paint_waits_only_for_pixels_in_flight() {
+    // S13: a paint overlapping a flushed rect waits for the server; a disjoint one not.
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 100, 100, false);
+    let mut store = sc.store(Transport::ShmFd);
+    let mut image = vec![0u32; 100 * 100];
+    let left = region(&[(0, 0, 50, 100)]);
+    let right = region(&[(50, 0, 50, 100)]);
+    sc.paint(&mut store, &mut image, &left, 1);
+    store.flush(&left).unwrap();
+    assert_eq!(store.stats().waits, 0);
+    sc.paint(&mut store, &mut image, &right, 2);
+    assert_eq!(store.stats().waits, 0, "disjoint paint must not wait");
+    store.flush(&right).unwrap();
+    sc.paint(&mut store, &mut image, &left, 3);
+    assert_eq!(store.stats().waits, 1, "overlapping paint must wait");
+    store.flush(&left).unwrap();
+
+    // The ShmCompletion events of the three flushes, forwarded by the app, free the
+    // pixels once the last one has arrived.
+    let mut completions = 0;
+    while completions < 3 {
+        let ev = sc.conn.wait_for_event().unwrap();
+        if let Event::ShmCompletion(_) = ev {
+            completions += 1;
+            assert!(store.handle_event(&ev));
+        }
+    }
+    sc.paint(&mut store, &mut image, &left, 4);
+    assert_eq!(
+        store.stats().waits,
+        1,
+        "completion must clear the busy pixels"
+    );
+    let all = region(&[(0, 0, 100, 100)]);
+    store.flush(&all).unwrap();
+    sc.shown(&image, &all);
+    sc.check("after waits");
+}
+
+#[test]
+fn bad_sizes_are_typed_errors_and_leave_the_store_working() {
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 40, 30, false);
+    let mut store = sc.store(Transport::ShmFd);
+    for (w, h) in [(0, 0), (0, 10), (65535, 65535), (1, 65535), (u32::MAX, 1)] {
+        match store.resize(w, h) {
+            Err(Error::Size { width, height, .. }) => assert_eq!((width, height), (w, h)),
+            other => panic!("resize({w}, {h}): expected Error::Size, got {other:?}"),
+        }
+    }
+    assert_eq!(store.size(), (40, 30));
+    let mut image = vec![0u32; 40 * 30];
+    let all = region(&[(0, 0, 40, 30)]);
+    sc.paint(&mut store, &mut image, &all, 9);
+    // Rects far outside, overflowing and empty are clipped, never a panic.
+    let wild = region(&[
+        (i32::MIN, i32::MIN, u32::MAX, u32::MAX),
+        (i32::MAX, 0, u32::MAX, 1),
+        (5, 5, 0, 0),
+    ]);
+    store.flush(&wild).unwrap();
+    store.expose(&wild).unwrap();
+    store.scroll(&wild, i32::MIN, i32::MAX).unwrap();
+    store.flush(&all).unwrap();
+    sc.shown(&image, &all);
+    sc.check("after bad input");
+}
+
+#[test]
+fn resize_keeps_the_segment_when_it_fits() {
+    let server = XServer::start().unwrap();
+    let sc = scene(&server, 400, 300, false);
+    let mut store = sc.store(Transport::ShmFd);
+    store.resize(390, 290).unwrap();
+    store.resize(300, 200).unwrap();
+    assert_eq!(
+        store.stats().allocations,
+        1,
+        "smaller sizes reuse the segment"
+    );
+    store.resize(410, 310).unwrap();
+    assert_eq!(store.stats().allocations, 2);
+    // Growth is geometric: a little more does not reallocate again.
+    store.resize(420, 320).unwrap();
+    assert_eq!(store.stats().allocations, 2);
+    store.resize(20, 20).unwrap();
+    assert_eq!(
+        store.stats().allocations,
+        3,
+        "much smaller gives memory back"
+    );
+    assert_eq!(store.stats().segments_alive, 1);
+}
+
+#[test]
+fn segment_failure_on_resize_falls_back() {
+    use xbs_shm::fault::{self, Point};
+    use xbs_shm::sys::Call;
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 50, 50, false);
+    let mut store = BackingStore::new(sc.conn.clone(), sc.window, Options::default()).unwrap();
+    assert_eq!(store.transport(), Transport::ShmFd);
+    // The next memfd fails (as ENOSPC/EMFILE would): SysV takes over, with a warning.
+    fault::fail(Point::Sys(Call::MemfdCreate), 0);
+    store.resize(500, 400).unwrap();
+    assert_eq!(store.transport(), Transport::ShmSysV);
+    // Then the server refuses SysV too (BadAccess): the wire takes over.
+    fault::fail(Point::ServerAttach, 0);
+    store.resize(50, 50).unwrap();
+    fault::reset();
+    assert_eq!(store.transport(), Transport::PutImage);
+    assert_eq!(store.stats().fallbacks, 2);
+    sc.conn
+        .configure_window(sc.window, &ConfigureWindowAux::new().width(50).height(50))
+        .unwrap();
+    let mut image = vec![0u32; 50 * 50];
+    let all = region(&[(0, 0, 50, 50)]);
+    sc.paint(&mut store, &mut image, &all, 3);
+    store.flush(&all).unwrap();
+    sc.shown(&image, &all);
+    sc.check("after fallbacks");
+}
+
+#[test]
+fn server_death_gives_errors_not_panics() {
+    // S14: every call after the server is gone returns Err, in bounded time.
+    let mut server = XServer::start().unwrap();
+    let sc = scene(&server, 64, 64, false);
+    let mut store = sc.store(Transport::ShmFd);
+    let all = region(&[(0, 0, 64, 64)]);
+    store.flush(&all).unwrap();
+    server.kill();
+    let mut saw_error = false;
+    for _ in 0..3 {
+        saw_error |= store.flush(&all).is_err();
+        saw_error |= store.begin_paint(&all).is_err();
+    }
+    assert!(saw_error, "a dead server must surface as Err");
+    assert!(store.resize(10, 10).is_err() || store.close().is_err());
+}
+
+#[test]
+fn works_with_a_borrowed_connection() {
+    let server = XServer::start().unwrap();
+    let sc = scene(&server, 32, 32, false);
+    let conn: &RustConnection = &sc.conn;
+    let mut store = BackingStore::new(conn, sc.window, Options::default()).unwrap();
+    let all = region(&[(0, 0, 32, 32)]);
+    store
+        .begin_paint(&all)
+        .unwrap()
+        .fill(Rect::new(0, 0, 32, 32), 0xff12_3456);
+    store.flush(&all).unwrap();
+    let img = sc
+        .conn
+        .get_image(ImageFormat::Z_PIXMAP, sc.window, 0, 0, 32, 32, !0)
+        .unwrap()
+        .reply()
+        .unwrap();
+    assert!(img
+        .data
+        .chunks_exact(4)
+        .all(|p| p[..3] == [0x56, 0x34, 0x12]));
+}
