@@ -91,29 +91,12 @@ impl<C: Connection> Upload<C> for WireUpload {
     }
 
     fn put(&mut self, conn: &C, t: &Target, r: Rect, _completion: bool) -> Result<Sent, Error> {
-        let room = conn.maximum_request_bytes().saturating_sub(HEADER).max(4);
-        // Columns per request when one row is too long; a whole row otherwise.
-        let cols = (room / 4).min(r.width as usize).max(1);
+        let room = conn.maximum_request_bytes().saturating_sub(HEADER);
         let mut requests = 0;
         let mut sequence = 0;
-        let mut x = 0usize;
-        while x < r.width as usize {
-            let w = cols.min(r.width as usize - x);
-            let rows = (room / (w * 4)).max(1);
-            let mut y = 0usize;
-            while y < r.height as usize {
-                let h = rows.min(r.height as usize - y);
-                let band = Rect::new(
-                    r.x + i32::try_from(x).unwrap_or(0),
-                    r.y + i32::try_from(y).unwrap_or(0),
-                    u32::try_from(w).unwrap_or(0),
-                    u32::try_from(h).unwrap_or(0),
-                );
-                sequence = self.put_band(conn, t, band)?;
-                requests += 1;
-                y += h;
-            }
-            x += w;
+        for band in bands(r, room) {
+            sequence = self.put_band(conn, t, band)?;
+            requests += 1;
         }
         Ok(Sent {
             bytes: r.area() * 4,
@@ -128,5 +111,63 @@ impl<C: Connection> Upload<C> for WireUpload {
 
     fn segment(&self) -> Option<u32> {
         None
+    }
+}
+
+/// Splits `r` into pieces whose pixel data (4 bytes a pixel) fits in `room` bytes:
+/// row bands of the full width, or, when even one row is too long, column strips of
+/// single rows. Always makes progress: a piece is at least one pixel.
+pub(crate) fn bands(r: Rect, room: usize) -> impl Iterator<Item = Rect> {
+    let width = r.width as usize;
+    let height = r.height as usize;
+    let cols = (room / 4).clamp(1, width.max(1));
+    let rows = (room / (cols * 4)).clamp(1, height.max(1));
+    let offset = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+    let size = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    (0..width).step_by(cols).flat_map(move |x| {
+        let w = cols.min(width - x);
+        (0..height).step_by(rows).map(move |y| {
+            let h = rows.min(height - y);
+            Rect::new(r.x + offset(x), r.y + offset(y), size(w), size(h))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Region;
+
+    fn check(r: Rect, room: usize) -> Vec<Rect> {
+        let pieces: Vec<Rect> = bands(r, room).collect();
+        for p in &pieces {
+            assert!(
+                p.area() * 4 <= room.max(4) as u64,
+                "{p:?} exceeds {room} bytes"
+            );
+        }
+        let covered = Region::from_rects(pieces.iter().copied());
+        assert_eq!(covered, Region::from(r));
+        assert_eq!(
+            covered.area(),
+            pieces.iter().map(Rect::area).sum::<u64>(),
+            "overlap"
+        );
+        pieces
+    }
+
+    #[test]
+    fn bands_fit_the_request_limit() {
+        // Whole frame in full-width bands.
+        let p = check(Rect::new(0, 0, 3840, 2160), 16 * 1024 * 1024);
+        assert_eq!(p.len(), 2);
+        assert!(p.iter().all(|b| b.width == 3840));
+        // A single row longer than a request: split into columns, never looped on.
+        let p = check(Rect::new(7, 3, 1000, 2), 1000);
+        assert!(p.iter().all(|b| b.height == 1 && b.width == 250));
+        assert_eq!(p.len(), 8);
+        // Degenerate limits still make progress, one pixel at a time.
+        assert_eq!(check(Rect::new(0, 0, 3, 2), 0).len(), 6);
+        assert_eq!(bands(Rect::new(0, 0, 0, 5), 100).count(), 0);
     }
 }
