@@ -363,8 +363,7 @@ impl<C: Connection> BackingStore<C> {
     /// Lends the image for painting `region` (clipped to the image). Waits only when
     /// the region overlaps pixels the server may still be reading (SECURITY.md S13).
     pub fn begin_paint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
-        self.paint_region = region.intersect_rect(self.image_rect());
-        let clipped = std::mem::take(&mut self.paint_region);
+        let clipped = region.intersect_rect(self.image_rect());
         self.wait_if_busy(&clipped)?;
         self.paint_region = clipped;
         let len = self.stride * self.height as usize;
