@@ -1,5 +1,5 @@
-//! `xbs-demo`: opens a window and animates a test pattern through a shared-memory
-//! segment. On a desktop it shows the window; with no `$DISPLAY` (or `--headless`) it
+//! `xbs-demo`: opens a window and animates a test pattern through an xbs
+//! `BackingStore`. On a desktop it shows the window; with no `$DISPLAY` (or `--headless`) it
 //! starts a private Xvfb, runs a fixed number of frames and writes a screenshot.
 //!
 //! ```text
@@ -13,13 +13,11 @@ mod screenshot;
 use std::error::Error;
 use std::time::Instant;
 
-use x11rb::connection::{Connection, RequestConnection as _};
-use x11rb::protocol::xproto::{
-    ConnectionExt as _, CreateGCAux, CreateWindowAux, EventMask, ImageFormat, WindowClass,
-};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, EventMask, WindowClass};
 use x11rb::protocol::Event;
 use x11rb::wrapper::ConnectionExt as _;
-use xbs_shm::{Access, Kind, Segment, ShmCaps};
+use xbs::{BackingStore, Frame, Options, Rect, Region};
 
 const WIDTH: u16 = 640;
 const HEIGHT: u16 = 400;
@@ -70,34 +68,13 @@ fn run() -> Result<(), Box<dyn Error>> {
         x11rb::protocol::xproto::AtomEnum::STRING,
         b"xbs demo",
     )?;
-    let gc = conn.generate_id()?;
-    conn.create_gc(gc, win, &CreateGCAux::new().graphics_exposures(0))?
-        .check()?;
     conn.map_window(win)?;
     conn.flush()?;
 
-    let caps = xbs_shm::probe(&conn)?;
-    let kind = if caps.contains(ShmCaps::FD_PASSING) {
-        Some(Kind::Fd)
-    } else if caps.contains(ShmCaps::SYSV) {
-        Some(Kind::SysV)
-    } else {
-        None
-    };
-    let len = usize::from(WIDTH) * usize::from(HEIGHT) * 4;
-    let mut seg = match kind {
-        Some(kind) => Some(Segment::new(&conn, len, kind, Access::ReadOnly)?),
-        None => None,
-    };
-    let mut wire = Vec::new();
-    if seg.is_none() {
-        wire.try_reserve_exact(len)?;
-        wire.resize(len, 0);
-    }
-    println!(
-        "transport: {}",
-        kind.map_or("put-image".into(), |k| format!("shm {k:?}"))
-    );
+    // The store picks the transport (shm-fd, shm-sysv, or put-image) by probing.
+    let mut store = BackingStore::new(&conn, win, Options::default())?;
+    println!("transport: {}", store.transport().name());
+    let whole = Region::from(Rect::new(0, 0, WIDTH.into(), HEIGHT.into()));
 
     let started = Instant::now();
     let mut frame: u32 = 0;
@@ -106,60 +83,18 @@ fn run() -> Result<(), Box<dyn Error>> {
             match event {
                 Event::KeyPress(_) if !args.headless => return Ok(()),
                 Event::DestroyNotify(_) => return Ok(()),
-                _ => {}
-            }
-        }
-        let pixels = match seg.as_mut() {
-            Some(seg) => seg.as_mut_slice(),
-            None => wire.as_mut_slice(),
-        };
-        paint(pixels, frame);
-        match &seg {
-            Some(seg) => {
-                x11rb::protocol::shm::put_image(
-                    &conn,
-                    win,
-                    gc,
-                    WIDTH,
-                    HEIGHT,
-                    0,
-                    0,
-                    WIDTH,
-                    HEIGHT,
-                    0,
-                    0,
-                    screen.root_depth,
-                    2,
-                    false,
-                    seg.seg(),
-                    0,
-                )?;
-            }
-            None => {
-                // One band per request, under the server's request limit.
-                let row = usize::from(WIDTH) * 4;
-                let rows = (conn.maximum_request_bytes() - 64) / row;
-                let rows = rows.clamp(1, usize::from(HEIGHT));
-                for (i, band) in wire.chunks(rows * row).enumerate() {
-                    let y = i16::try_from(i * rows)?;
-                    let h = u16::try_from(band.len() / row)?;
-                    conn.put_image(
-                        ImageFormat::Z_PIXMAP,
-                        win,
-                        gc,
-                        WIDTH,
-                        h,
-                        0,
-                        y,
-                        0,
-                        screen.root_depth,
-                        band,
-                    )?;
+                Event::Expose(e) => {
+                    let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
+                    store.expose(&Region::from(r))?;
+                }
+                other => {
+                    store.handle_event(&other);
                 }
             }
         }
-        // Wait for the server to have read this frame before painting the next.
-        conn.get_input_focus()?.reply()?;
+        // Waits only if the server is still reading the previous frame.
+        paint(&mut store.begin_paint(&whole)?, frame);
+        store.flush(&whole)?;
         frame += 1;
         if args.headless && frame >= args.frames {
             break;
@@ -178,16 +113,18 @@ fn run() -> Result<(), Box<dyn Error>> {
 }
 
 /// A moving test pattern: diagonal colour bands and a bright bar sweeping across.
-fn paint(pixels: &mut [u8], frame: u32) {
-    let w = usize::from(WIDTH);
-    let bar = (frame as usize * 4) % w;
-    for (i, px) in pixels.chunks_exact_mut(4).enumerate() {
-        let (x, y) = (i % w, i / w);
-        let t = (x + y + frame as usize) as u32;
-        let mut v = ((t & 0xff) << 16) | (((x as u32 * 255) / w as u32) << 8) | ((y as u32) & 0xff);
-        if x.abs_diff(bar) < 8 {
-            v = 0x00ff_ffff;
+fn paint(frame: &mut Frame<'_>, n: u32) {
+    let w = frame.width() as usize;
+    let bar = (n as usize * 4) % w;
+    for (y, row) in frame.rows_mut().enumerate() {
+        for (x, px) in row.chunks_exact_mut(4).enumerate() {
+            let t = (x + y + n as usize) as u32;
+            let mut v =
+                ((t & 0xff) << 16) | (((x as u32 * 255) / w as u32) << 8) | ((y as u32) & 0xff);
+            if x.abs_diff(bar) < 8 {
+                v = 0x00ff_ffff;
+            }
+            px.copy_from_slice(&v.to_ne_bytes());
         }
-        px.copy_from_slice(&v.to_le_bytes());
     }
 }
