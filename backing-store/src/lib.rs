@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod convert;
 mod error;
 mod format;
 mod frame;

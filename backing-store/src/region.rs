@@ -205,6 +205,16 @@ impl Region {
         })
     }
 
+    /// Whether the region shares a pixel with `rect` (no allocation).
+    pub fn intersects_rect(&self, rect: Rect) -> bool {
+        let Some(r) = rect.to_box() else {
+            return false;
+        };
+        self.boxes
+            .iter()
+            .any(|b| b.x1 < r.x2 && r.x1 < b.x2 && b.y1 < r.y2 && r.y1 < b.y2)
+    }
+
     /// Pixels in either.
     pub fn union(&self, other: &Region) -> Region {
         if self.is_empty() {

@@ -8,10 +8,11 @@ use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, Gcontext, Window}
 use x11rb::protocol::Event;
 use xbs_shm::{Kind, ShmCaps};
 
+use crate::convert::Converter;
 use crate::format::Format;
 use crate::frame::Frame;
 use crate::transport::shm::ShmUpload;
-use crate::transport::wire::WireUpload;
+use crate::transport::wire::{heap, WireUpload};
 use crate::transport::{Target, Transport, Upload};
 use crate::{Error, Rect, Region};
 
@@ -167,7 +168,13 @@ pub struct BackingStore<C: Connection> {
     format: Format,
     width: u32,
     height: u32,
+    /// Bytes per row of the image the app paints, and of the server's layout.
     stride: usize,
+    server_stride: usize,
+    /// When the server's pixels are not the app's (depth 16, other byte order): the
+    /// app paints here, and flushes convert into `memory`, which is then only staging.
+    canvas: Option<Vec<u8>>,
+    converter: Option<Converter>,
     /// Transports that may work, best first; the one in use is first.
     fallbacks: Vec<Transport>,
     forced: bool,
@@ -202,6 +209,12 @@ impl<C: Connection> BackingStore<C> {
         let conn = Arc::new(conn);
         let (format, width, height) = Format::of_window(&*conn, window)?;
         let (stride, len) = format.image_size(width, height)?;
+        let (server_stride, server_len) = format.server_image_size(width, height)?;
+        let converter = format.converter();
+        let canvas = match converter {
+            Some(_) => Some(heap(len)?),
+            None => None,
+        };
         let caps = xbs_shm::probe(&*conn)?;
         let available = transport_list(caps);
         let mut candidates = available.clone();
@@ -251,7 +264,7 @@ impl<C: Connection> BackingStore<C> {
             segments_alive: 0,
             fallbacks: 0,
         };
-        let memory = allocate(&conn, &mut fallbacks, len, forced, &mut stats)?;
+        let memory = allocate(&conn, &mut fallbacks, server_len, forced, &mut stats)?;
         Ok(BackingStore {
             memory,
             gc,
@@ -261,6 +274,9 @@ impl<C: Connection> BackingStore<C> {
             width,
             height,
             stride,
+            server_stride,
+            canvas,
+            converter,
             fallbacks,
             forced,
             busy: Region::new(),
@@ -334,7 +350,17 @@ impl<C: Connection> BackingStore<C> {
             depth: self.format.depth,
             width: self.width,
             height: self.height,
-            stride: self.stride,
+            stride: self.server_stride,
+            bytes_per_pixel: self.format.bytes_per_pixel(),
+            pad: usize::from(u8::from(self.format.scanline_pad)) / 8,
+        }
+    }
+
+    /// The image the app paints: the canvas when converting, else the upload memory.
+    fn paint_pixels(&mut self) -> &mut [u8] {
+        match &mut self.canvas {
+            Some(canvas) => canvas,
+            None => self.memory.get_mut().pixels_mut(),
         }
     }
 
@@ -353,8 +379,11 @@ impl<C: Connection> BackingStore<C> {
         Ok(())
     }
 
+    /// Waits if the app is about to change image pixels the server may be reading.
     fn wait_if_busy(&mut self, region: &Region) -> Result<(), Error> {
-        if self.memory.get().reads_later() && region.intersects(&self.busy) {
+        // A canvas is private: the server reads the staging memory, not it.
+        if self.canvas.is_none() && self.memory.get().reads_later() && region.intersects(&self.busy)
+        {
             self.wait_for_server()?;
         }
         Ok(())
@@ -367,8 +396,12 @@ impl<C: Connection> BackingStore<C> {
         self.wait_if_busy(&clipped)?;
         self.paint_region = clipped;
         let len = self.stride * self.height as usize;
+        let pixels = match &mut self.canvas {
+            Some(canvas) => &mut canvas[..len],
+            None => &mut self.memory.get_mut().pixels_mut()[..len],
+        };
         Ok(Frame {
-            pixels: &mut self.memory.get_mut().pixels_mut()[..len],
+            pixels,
             width: self.width,
             height: self.height,
             stride: self.stride,
@@ -386,6 +419,18 @@ impl<C: Connection> BackingStore<C> {
             return Ok(());
         }
         clipped.coalesced(COALESCE_SLACK, &mut self.rects);
+        if let Some(conv) = self.converter {
+            // Converting overwrites staging memory the server may still be reading.
+            let memory = self.memory.get();
+            if memory.reads_later() && self.rects.iter().any(|&r| self.busy.intersects_rect(r)) {
+                self.wait_for_server()?;
+            }
+            let canvas = self.canvas.as_deref().unwrap_or_default();
+            let dst = self.memory.get_mut().pixels_mut();
+            for &r in &self.rects {
+                conv.rect(canvas, self.stride, dst, self.server_stride, r);
+            }
+        }
         let target = self.target();
         let conn = &*self.conn;
         let memory = self.memory.get_mut();
@@ -443,10 +488,12 @@ impl<C: Connection> BackingStore<C> {
             )
         });
         let stride = self.stride;
-        let pixels = self.memory.get_mut().pixels_mut();
-        for r in &self.rects {
+        let rects = std::mem::take(&mut self.rects);
+        let pixels = self.paint_pixels();
+        for r in &rects {
             copy_rect(pixels, stride, *r, dx, dy);
         }
+        self.rects = rects;
         for r in &self.rects {
             // Clipped to the image (at most i16::MAX wide), so these conversions hold.
             let to16 = |v: i32| i16::try_from(v).unwrap_or(i16::MAX);
@@ -476,28 +523,29 @@ impl<C: Connection> BackingStore<C> {
     /// by half again as much, or shrinks to fit.
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), Error> {
         let (stride, len) = self.format.image_size(width, height)?;
+        let (server_stride, server_len) = self.format.server_image_size(width, height)?;
         if (width, height) == (self.width, self.height) {
             return Ok(());
         }
         if self.memory.get().reads_later() && !self.busy.is_empty() {
             self.wait_for_server()?;
         }
-        let keep_w = self.width.min(width) as usize * 4;
-        let keep_h = self.height.min(height) as usize;
-        let old_stride = self.stride;
+        // Everything that can fail comes first, so a failure leaves the store as it was.
+        let fresh_canvas = match &self.canvas {
+            Some(c) if !reusable(len, c.len()) => Some(heap(len)?),
+            _ => None,
+        };
         let capacity = self.memory.get().capacity();
-        if len <= capacity && len >= capacity / 4 {
-            let pixels = self.memory.get_mut().pixels_mut();
-            relayout(pixels, old_stride, stride, keep_w, keep_h);
-            clear_outside(pixels, stride, keep_w, keep_h, height as usize);
+        let fresh_memory = if reusable(server_len, capacity) {
+            None
         } else {
-            let grown = if len > capacity {
-                len.max(capacity.saturating_add(capacity / 2))
+            let grown = if server_len > capacity {
+                server_len.max(capacity.saturating_add(capacity / 2))
             } else {
-                len
+                server_len
             };
             let mut candidates = self.fallbacks.clone();
-            let mut fresh = match allocate(
+            let fresh = match allocate(
                 &self.conn,
                 &mut candidates,
                 grown,
@@ -506,28 +554,50 @@ impl<C: Connection> BackingStore<C> {
             ) {
                 Ok(m) => m,
                 // The larger-than-needed size is a luxury; try exactly what is needed.
-                Err(_) if grown > len => allocate(
+                Err(_) if grown > server_len => allocate(
                     &self.conn,
                     &mut candidates,
-                    len,
+                    server_len,
                     self.forced,
                     &mut self.stats,
                 )?,
                 Err(e) => return Err(e),
             };
             self.fallbacks = candidates;
-            let src = self.memory.get().pixels();
-            let dst = fresh.get_mut().pixels_mut();
-            for row in 0..keep_h {
-                dst[row * stride..row * stride + keep_w]
-                    .copy_from_slice(&src[row * old_stride..row * old_stride + keep_w]);
+            Some(fresh)
+        };
+
+        // The kept top-left block, in bytes of the app's image (4 a pixel) and rows.
+        let keep = Keep {
+            old_stride: self.stride,
+            new_stride: stride,
+            width: self.width.min(width) as usize * 4,
+            rows: self.height.min(height) as usize,
+            height: height as usize,
+        };
+        match (&mut self.canvas, fresh_canvas) {
+            (Some(canvas), Some(mut fresh)) => {
+                keep.copy(canvas, &mut fresh);
+                *canvas = fresh;
             }
-            clear_outside(dst, stride, keep_w, keep_h, height as usize);
-            self.memory = fresh;
+            (Some(canvas), None) => keep.in_place(canvas),
+            (None, _) => {}
+        }
+        let converting = self.canvas.is_some();
+        match fresh_memory {
+            // When converting, the memory is staging: its old content does not matter.
+            Some(fresh) if converting => self.memory = fresh,
+            Some(mut fresh) => {
+                keep.copy(self.memory.get().pixels(), fresh.get_mut().pixels_mut());
+                self.memory = fresh;
+            }
+            None if converting => {}
+            None => keep.in_place(self.memory.get_mut().pixels_mut()),
         }
         self.width = width;
         self.height = height;
         self.stride = stride;
+        self.server_stride = server_stride;
         self.busy = Region::new();
         Ok(())
     }
@@ -624,24 +694,55 @@ fn copy_rect(pixels: &mut [u8], stride: usize, dst: Rect, dx: i32, dy: i32) {
     }
 }
 
-/// Moves `rows` rows of `keep` bytes from `old` stride to `new` stride, in place.
-fn relayout(pixels: &mut [u8], old: usize, new: usize, keep: usize, rows: usize) {
-    if new > old {
-        for row in (0..rows).rev() {
-            pixels.copy_within(row * old..row * old + keep, row * new);
-        }
-    } else if new < old {
-        for row in 0..rows {
-            pixels.copy_within(row * old..row * old + keep, row * new);
-        }
-    }
+/// Whether memory of `capacity` bytes is kept for an image of `len`: it fits and is not
+/// much smaller (shrink hysteresis).
+fn reusable(len: usize, capacity: usize) -> bool {
+    len <= capacity && len >= capacity / 4
 }
 
-/// Blackens everything of a `stride`-wide, `height`-tall image outside the kept
-/// top-left block of `keep_w` bytes × `keep_h` rows.
-fn clear_outside(pixels: &mut [u8], stride: usize, keep_w: usize, keep_h: usize, height: usize) {
-    for row in 0..keep_h {
-        pixels[row * stride + keep_w..(row + 1) * stride].fill(0);
+/// The top-left block of an image kept across a resize.
+struct Keep {
+    old_stride: usize,
+    new_stride: usize,
+    /// Bytes of each kept row, and kept rows.
+    width: usize,
+    rows: usize,
+    /// Rows of the new image.
+    height: usize,
+}
+
+impl Keep {
+    /// Copies the kept block from `src` into the zeroed `dst` of the new size.
+    fn copy(&self, src: &[u8], dst: &mut [u8]) {
+        for row in 0..self.rows {
+            dst[row * self.new_stride..][..self.width]
+                .copy_from_slice(&src[row * self.old_stride..][..self.width]);
+        }
+        self.clear_outside(dst);
     }
-    pixels[keep_h * stride..height * stride].fill(0);
+
+    /// Re-lays the kept block out for the new stride in the same memory, and blackens
+    /// the rest.
+    fn in_place(&self, pixels: &mut [u8]) {
+        let (old, new, keep) = (self.old_stride, self.new_stride, self.width);
+        if new > old {
+            for row in (0..self.rows).rev() {
+                pixels.copy_within(row * old..row * old + keep, row * new);
+            }
+        } else if new < old {
+            for row in 0..self.rows {
+                pixels.copy_within(row * old..row * old + keep, row * new);
+            }
+        }
+        self.clear_outside(pixels);
+    }
+
+    /// Blackens everything of the new image outside the kept block.
+    fn clear_outside(&self, pixels: &mut [u8]) {
+        let stride = self.new_stride;
+        for row in 0..self.rows {
+            pixels[row * stride + self.width..(row + 1) * stride].fill(0);
+        }
+        pixels[self.rows * stride..self.height * stride].fill(0);
+    }
 }

@@ -168,14 +168,25 @@ impl Scene {
             .reply()
             .unwrap();
         let mask = self.mask();
+        let (w, h) = (self.w as usize, self.h as usize);
+        let stride = img.data.len() / h;
         let mut bad = 0;
         let mut first = None;
-        for (i, px) in img.data.chunks_exact(4).enumerate() {
-            let got = u32::from_le_bytes([px[0], px[1], px[2], px[3]]) & mask;
-            let want = self.model[i] & mask;
+        for i in 0..w * h {
+            let (x, y) = (i % w, i / w);
+            let (got, want) = if self.depth == 16 {
+                let at = y * stride + x * 2;
+                let got = u16::from_le_bytes([img.data[at], img.data[at + 1]]);
+                (u32::from(got), rgb565(self.model[i]))
+            } else {
+                let at = y * stride + x * 4;
+                let px = &img.data[at..at + 4];
+                let got = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
+                (got & mask, self.model[i] & mask)
+            };
             if got != want {
                 bad += 1;
-                first.get_or_insert((i % self.w as usize, i / self.w as usize, got, want));
+                first.get_or_insert((x, y, got, want));
             }
         }
         assert_eq!(
@@ -183,6 +194,11 @@ impl Scene {
             "{what}: {bad} pixels differ, first (x, y, got, want) = {first:x?}"
         );
     }
+}
+
+/// An xRGB pixel as an RGB565 server stores it (the top bits of each channel).
+fn rgb565(v: u32) -> u32 {
+    ((v >> 8) & 0xf800) | ((v >> 5) & 0x07e0) | ((v >> 3) & 0x001f)
 }
 
 fn region(rects: &[(i32, i32, u32, u32)]) -> Region {
@@ -376,21 +392,39 @@ fn other_ipc_namespace_picks_fd_passing() {
 }
 
 #[test]
-fn depth_16_is_a_typed_error() {
+fn depth_16_converts_on_every_transport() {
+    // RGB565: the app paints xRGB words; only the flushed rects are converted.
     let server = XServer::builder().depth(16).start().unwrap();
+    let sc = scene(&server, 32, 32, false);
+    assert_eq!(sc.depth, 16);
+    let store = sc.store(Transport::ShmFd);
+    assert!(store.format().converts());
+    assert_eq!(store.format().masks, [0xf800, 0x07e0, 0x001f]);
+    drop(store);
+    for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
+        exercise(&server, t, false);
+    }
+}
+
+#[test]
+fn unsupported_visuals_are_typed_errors() {
+    // Depth 8 PseudoColor has no RGB masks to paint into.
+    let server = XServer::builder().depth(8).start().unwrap();
     let sc = scene(&server, 32, 32, false);
     let err = BackingStore::new(sc.conn.clone(), sc.window, Options::default())
         .err()
-        .expect("RGB565 is not painted natively yet");
-    match err {
-        Error::UnsupportedVisual {
-            depth, red_mask, ..
-        } => {
-            assert_eq!(depth, 16);
-            assert_eq!(red_mask, 0xf800);
+        .expect("an 8-bit palette visual cannot be painted in xRGB");
+    match &err {
+        Error::UnsupportedVisual { depth, class, .. } => {
+            assert_eq!(*depth, 8);
+            assert!(
+                class.contains("PSEUDO") || class.contains("Pseudo"),
+                "{err}"
+            );
         }
         other => panic!("expected UnsupportedVisual, got {other}"),
     }
+    assert!(err.to_string().contains("depth 8"), "{err}");
 }
 
 #[test]

@@ -49,10 +49,13 @@ pub(crate) struct Target {
     pub drawable: u32,
     pub gc: u32,
     pub depth: u8,
-    /// Image size in pixels and bytes per row.
+    /// Image size in pixels, and bytes per row in the server's layout.
     pub width: u32,
     pub height: u32,
     pub stride: usize,
+    /// Server bytes per pixel (2 or 4) and scanline pad in bytes (1, 2 or 4).
+    pub bytes_per_pixel: usize,
+    pub pad: usize,
 }
 
 /// One way of holding the image and uploading rectangles of it.

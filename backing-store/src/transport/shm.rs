@@ -54,7 +54,7 @@ impl<C: Connection> ShmUpload<C> {
         )
         .map_err(Error::conn("ShmPutImage"))?;
         Ok(Sent {
-            bytes: r.area() * 4,
+            bytes: r.area() * t.bytes_per_pixel as u64,
             requests: 1,
             sequence: cookie.sequence_number(),
         })

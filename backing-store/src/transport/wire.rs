@@ -37,21 +37,24 @@ impl WireUpload {
     }
 
     fn put_band<C: Connection>(&mut self, conn: &C, t: &Target, r: Rect) -> Result<u64, Error> {
-        let row = r.width as usize * 4;
+        let row = r.width as usize * t.bytes_per_pixel;
+        let padded = row.next_multiple_of(t.pad);
         let (x, y) = (r.x as usize, r.y as usize);
-        let full_rows = x == 0 && row == t.stride;
-        let data: &[u8] = if full_rows {
-            &self.image[y * t.stride..(y + r.height as usize) * t.stride]
+        let height = r.height as usize;
+        let data: &[u8] = if x == 0 && padded == t.stride {
+            // Whole rows: straight from the image, padding included.
+            &self.image[y * t.stride..(y + height) * t.stride]
         } else {
-            let need = row * r.height as usize;
+            let need = padded * height;
             self.scratch.clear();
             self.scratch
                 .try_reserve(need)
                 .map_err(|_| Error::OutOfMemory { bytes: need })?;
-            for line in y..y + r.height as usize {
-                let start = line * t.stride + x * 4;
+            for line in y..y + height {
+                let start = line * t.stride + x * t.bytes_per_pixel;
                 self.scratch
                     .extend_from_slice(&self.image[start..start + row]);
+                self.scratch.resize(self.scratch.len() + padded - row, 0);
             }
             &self.scratch
         };
@@ -94,12 +97,12 @@ impl<C: Connection> Upload<C> for WireUpload {
         let room = conn.maximum_request_bytes().saturating_sub(HEADER);
         let mut requests = 0;
         let mut sequence = 0;
-        for band in bands(r, room) {
+        for band in bands(r, room, t.bytes_per_pixel, t.pad) {
             sequence = self.put_band(conn, t, band)?;
             requests += 1;
         }
         Ok(Sent {
-            bytes: r.area() * 4,
+            bytes: r.area() * t.bytes_per_pixel as u64,
             requests,
             sequence,
         })
@@ -114,14 +117,18 @@ impl<C: Connection> Upload<C> for WireUpload {
     }
 }
 
-/// Splits `r` into pieces whose pixel data (4 bytes a pixel) fits in `room` bytes:
-/// row bands of the full width, or, when even one row is too long, column strips of
-/// single rows. Always makes progress: a piece is at least one pixel.
-pub(crate) fn bands(r: Rect, room: usize) -> impl Iterator<Item = Rect> {
+/// Splits `r` into pieces whose pixel data (`bpp` bytes a pixel, rows padded to `pad`
+/// bytes) fits in `room` bytes: row bands of the full width, or, when even one row is
+/// too long, column strips of single rows. Always makes progress: a piece is at least
+/// one pixel.
+pub(crate) fn bands(r: Rect, room: usize, bpp: usize, pad: usize) -> impl Iterator<Item = Rect> {
+    let (bpp, pad) = (bpp.max(1), pad.max(1));
     let width = r.width as usize;
     let height = r.height as usize;
-    let cols = (room / 4).clamp(1, width.max(1));
-    let rows = (room / (cols * 4)).clamp(1, height.max(1));
+    // Whole padded units only: then `cols * bpp` padded still fits in `room`.
+    let cols = (room / pad * pad / bpp).clamp(1, width.max(1));
+    let row_bytes = (cols * bpp).next_multiple_of(pad);
+    let rows = (room / row_bytes).clamp(1, height.max(1));
     let offset = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
     let size = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
     (0..width).step_by(cols).flat_map(move |x| {
@@ -139,11 +146,16 @@ mod tests {
     use crate::Region;
 
     fn check(r: Rect, room: usize) -> Vec<Rect> {
-        let pieces: Vec<Rect> = bands(r, room).collect();
+        check_with(r, room, 4, 4)
+    }
+
+    fn check_with(r: Rect, room: usize, bpp: usize, pad: usize) -> Vec<Rect> {
+        let pieces: Vec<Rect> = bands(r, room, bpp, pad).collect();
         for p in &pieces {
+            let bytes = (p.width as usize * bpp).next_multiple_of(pad) * p.height as usize;
             assert!(
-                p.area() * 4 <= room.max(4) as u64,
-                "{p:?} exceeds {room} bytes"
+                bytes <= room.max(pad),
+                "{p:?} needs {bytes}, exceeds {room} bytes"
             );
         }
         let covered = Region::from_rects(pieces.iter().copied());
@@ -168,6 +180,11 @@ mod tests {
         assert_eq!(p.len(), 8);
         // Degenerate limits still make progress, one pixel at a time.
         assert_eq!(check(Rect::new(0, 0, 3, 2), 0).len(), 6);
-        assert_eq!(bands(Rect::new(0, 0, 0, 5), 100).count(), 0);
+        assert_eq!(bands(Rect::new(0, 0, 0, 5), 100, 4, 4).count(), 0);
+        // 16-bit pixels with rows padded to 4 bytes: 3 px take 8 bytes, not 6.
+        let p = check_with(Rect::new(1, 0, 3, 10), 17, 2, 4);
+        assert!(p.iter().all(|b| b.width == 3 && b.height == 2), "{p:?}");
+        let p = check_with(Rect::new(0, 0, 9, 1), 8, 2, 4);
+        assert!(p.iter().all(|b| b.width == 4 || b.width == 1), "{p:?}");
     }
 }

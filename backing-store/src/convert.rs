@@ -1,0 +1,183 @@
+//! Pixel conversion on upload, for servers whose pixels are not the app's 32-bit
+//! native-order words: depth 16 (RGB565) and 15, and a server byte order unlike the
+//! client's. Only the rectangles being uploaded are converted, from the app's image into
+//! the upload memory, at the moment of the flush.
+
+use crate::Rect;
+
+/// One colour channel of the server's pixel: where it sits and how many bits it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Channel {
+    shift: u32,
+    bits: u32,
+}
+
+impl Channel {
+    /// The channel of a visual's mask, if the mask is contiguous and 1..=16 bits wide.
+    pub(crate) fn of_mask(mask: u32) -> Option<Channel> {
+        if mask == 0 {
+            return None;
+        }
+        let shift = mask.trailing_zeros();
+        let bits = mask.count_ones();
+        let contiguous = (mask >> shift).checked_add(1)?.is_power_of_two();
+        (contiguous && bits <= 16).then_some(Channel { shift, bits })
+    }
+
+    /// Places the 8-bit value `c` in this channel (scaled down by truncation, up by
+    /// replicating the high bits, as X servers do).
+    fn place(self, c: u32) -> u32 {
+        let scaled = if self.bits <= 8 {
+            c >> (8 - self.bits)
+        } else {
+            (c << (self.bits - 8)) | (c >> (16 - self.bits))
+        };
+        scaled << self.shift
+    }
+}
+
+/// How the app's `0xAARRGGBB` words become the server's pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Converter {
+    /// Server bytes per pixel: 2 or 4.
+    pub(crate) bytes: usize,
+    /// The server stores pixels most significant byte first.
+    pub(crate) msb_first: bool,
+    /// Channels red, green, blue; `None` keeps the word as it is (masks are 8-8-8).
+    pub(crate) pack: Option<[Channel; 3]>,
+}
+
+impl Converter {
+    /// Converts one pixel.
+    pub(crate) fn pixel(&self, v: u32) -> u32 {
+        match self.pack {
+            None => v,
+            Some([r, g, b]) => {
+                r.place((v >> 16) & 0xff) | g.place((v >> 8) & 0xff) | b.place(v & 0xff)
+            }
+        }
+    }
+
+    /// Converts `rect` (inside both images) from `src` (4 bytes a pixel, native order,
+    /// `src_stride` bytes a row) into `dst` (the server's layout, `dst_stride`).
+    pub(crate) fn rect(
+        &self,
+        src: &[u8],
+        src_stride: usize,
+        dst: &mut [u8],
+        dst_stride: usize,
+        rect: Rect,
+    ) {
+        // Rects come clipped to the image, so they are non-negative and in bounds; the
+        // slice indexing still checks.
+        let (x, y) = (rect.x as usize, rect.y as usize);
+        let (w, h) = (rect.width as usize, rect.height as usize);
+        for row in y..y + h {
+            let from = &src[row * src_stride + x * 4..][..w * 4];
+            let to = &mut dst[row * dst_stride + x * self.bytes..][..w * self.bytes];
+            match (self.bytes, self.msb_first) {
+                (2, false) => convert_row(from, to, |v| (self.pixel(v) as u16).to_le_bytes()),
+                (2, true) => convert_row(from, to, |v| (self.pixel(v) as u16).to_be_bytes()),
+                (_, false) => convert_row(from, to, |v| self.pixel(v).to_le_bytes()),
+                (_, true) => convert_row(from, to, |v| self.pixel(v).to_be_bytes()),
+            }
+        }
+    }
+}
+
+fn convert_row<const N: usize>(from: &[u8], to: &mut [u8], f: impl Fn(u32) -> [u8; N]) {
+    for (s, d) in from.chunks_exact(4).zip(to.chunks_exact_mut(N)) {
+        let v = u32::from_ne_bytes([s[0], s[1], s[2], s[3]]);
+        d.copy_from_slice(&f(v));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rgb565() -> Converter {
+        Converter {
+            bytes: 2,
+            msb_first: false,
+            pack: Some([0xf800, 0x07e0, 0x001f].map(|m| Channel::of_mask(m).unwrap())),
+        }
+    }
+
+    #[test]
+    fn masks_must_be_contiguous() {
+        assert_eq!(
+            Channel::of_mask(0xf800),
+            Some(Channel { shift: 11, bits: 5 })
+        );
+        assert_eq!(Channel::of_mask(0), None);
+        assert_eq!(Channel::of_mask(0xf0f0), None);
+        assert_eq!(Channel::of_mask(0xffff_ffff), None);
+        assert_eq!(
+            Channel::of_mask(0x3ff0_0000),
+            Some(Channel {
+                shift: 20,
+                bits: 10
+            })
+        );
+    }
+
+    #[test]
+    fn rgb565_keeps_the_high_bits() {
+        let c = rgb565();
+        assert_eq!(c.pixel(0xff_ff_ff_ff), 0xffff);
+        assert_eq!(c.pixel(0x00_ff_00_00), 0xf800);
+        assert_eq!(c.pixel(0x00_00_ff_00), 0x07e0);
+        assert_eq!(c.pixel(0x00_00_00_ff), 0x001f);
+        assert_eq!(
+            c.pixel(0x00_12_34_56),
+            (0x12 >> 3) << 11 | (0x34 >> 2) << 5 | 0x56 >> 3
+        );
+        // 10-bit channels replicate the top bits: full stays full.
+        let ten = Channel::of_mask(0x3ff).unwrap();
+        assert_eq!(ten.place(0xff), 0x3ff);
+        assert_eq!(ten.place(0x80), 0x202);
+    }
+
+    #[test]
+    fn only_the_rect_is_written_in_the_servers_byte_order() {
+        let (w, h) = (5usize, 3usize);
+        let src: Vec<u8> = (0..w * h)
+            .flat_map(|i| (0x0011_2233u32 + i as u32 * 0x0101_0101).to_ne_bytes())
+            .collect();
+        // Server stride padded to 4 bytes: 5 px * 2 = 10 -> 12.
+        let mut dst = vec![0xaa; 12 * h];
+        rgb565().rect(&src, w * 4, &mut dst, 12, Rect::new(1, 1, 3, 1));
+        for (i, &b) in dst.iter().enumerate() {
+            let (row, col) = (i / 12, i % 12);
+            if row == 1 && (2..8).contains(&col) {
+                continue;
+            }
+            assert_eq!(b, 0xaa, "byte {i} outside the rect was written");
+        }
+        let px = |x: usize| {
+            let v = 0x0011_2233u32 + (w + x) as u32 * 0x0101_0101;
+            (rgb565().pixel(v) as u16).to_le_bytes()
+        };
+        assert_eq!(dst[12 + 2..12 + 4], px(1));
+        assert_eq!(dst[12 + 6..12 + 8], px(3));
+
+        // A big-endian server with 32-bit pixels: the words are swapped, alpha kept.
+        let swap = Converter {
+            bytes: 4,
+            msb_first: true,
+            pack: None,
+        };
+        let src = 0x80_12_34_56u32.to_ne_bytes();
+        let mut dst = [0u8; 4];
+        swap.rect(&src, 4, &mut dst, 4, Rect::new(0, 0, 1, 1));
+        assert_eq!(dst, [0x80, 0x12, 0x34, 0x56]);
+        let be565 = Converter {
+            msb_first: true,
+            ..rgb565()
+        };
+        let mut dst = [0u8; 2];
+        be565.rect(&src, 4, &mut dst, 2, Rect::new(0, 0, 1, 1));
+        assert_eq!(dst, (rgb565().pixel(0x80_12_34_56) as u16).to_be_bytes());
+    }
+}
