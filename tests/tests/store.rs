@@ -617,3 +617,48 @@ fn works_with_a_borrowed_connection() {
         .chunks_exact(4)
         .all(|p| p[..3] == [0x56, 0x34, 0x12]));
 }
+
+#[test]
+fn works_over_libxcb_on_every_transport() {
+    // The same store over x11rb's XCBConnection (libxcb), owned and in an Arc; the
+    // window belongs to another client, as with a toolkit that shares its connection.
+    use std::ffi::CString;
+    use x11rb::xcb_ffi::XCBConnection;
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 120, 80, false);
+    let display = CString::new(server.display_name()).unwrap();
+    for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
+        let (xcb, _) = XCBConnection::connect(Some(&display)).unwrap();
+        let opts = Options {
+            transport: Some(t),
+            ..Options::default()
+        };
+        let xcb = Arc::new(xcb);
+        let mut store = BackingStore::new(xcb.clone(), sc.window, opts).unwrap();
+        assert_eq!(store.transport(), t);
+        let mut image = vec![0u32; 120 * 80];
+        let all = region(&[(0, 0, 120, 80)]);
+        let mut frame = store.begin_paint(&all).unwrap();
+        let stride = frame.stride();
+        for (i, px) in image.iter_mut().enumerate() {
+            let (x, y) = ((i % 120) as i32, (i / 120) as i32);
+            *px = pattern(x, y, t as u32);
+            let at = y as usize * stride + x as usize * 4;
+            frame.pixels_mut()[at..at + 4].copy_from_slice(&px.to_ne_bytes());
+        }
+        drop(frame);
+        let part = region(&[(3, 4, 50, 30), (70, 10, 40, 60)]);
+        store.flush(&part).unwrap();
+        sc.shown(&image, &part);
+        // Completions arrive on the XCB connection; forwarding them frees the pixels.
+        xcb.get_input_focus().unwrap().reply().unwrap();
+        while let Some(ev) = xcb.poll_for_event().unwrap() {
+            store.handle_event(&ev);
+        }
+        store.flush(&all).unwrap();
+        sc.shown(&image, &all);
+        xcb.get_input_focus().unwrap().reply().unwrap();
+        sc.check(&format!("{t:?} over XCBConnection"));
+        store.close().unwrap();
+    }
+}

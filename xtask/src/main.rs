@@ -47,12 +47,13 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Installs Debian's `xvfb` package when `Xvfb` is not on `PATH`.
+/// Installs Debian's `xvfb` package when `Xvfb` is not on `PATH`, and `libxcb1` (loaded
+/// at run time by the tests on x11rb's `XCBConnection`) when it is missing.
 fn ensure_xvfb() -> Result<(), String> {
-    if on_path("Xvfb") {
+    if on_path("Xvfb") && has_libxcb() {
         return Ok(());
     }
-    eprintln!("xtask: Xvfb is missing; installing Debian's xvfb package");
+    eprintln!("xtask: Xvfb or libxcb is missing; installing Debian's xvfb and libxcb1");
     let is_root = Command::new("id")
         .arg("-u")
         .output()
@@ -83,12 +84,29 @@ fn ensure_xvfb() -> Result<(), String> {
         "--no-install-recommends",
         "xvfb",
         "xauth",
+        "libxcb1",
     ])?;
-    if on_path("Xvfb") {
+    if on_path("Xvfb") && has_libxcb() {
         Ok(())
     } else {
-        Err("installed xvfb but Xvfb is still not on PATH".into())
+        Err("installed xvfb and libxcb1 but Xvfb or libxcb.so.1 is still missing".into())
     }
+}
+
+/// Whether the dynamic linker knows `libxcb.so.1`.
+fn has_libxcb() -> bool {
+    Command::new("ldconfig")
+        .arg("-p")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("libxcb.so.1"))
+        .unwrap_or(false)
+        || [
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/usr/lib",
+        ]
+        .iter()
+        .any(|d| std::path::Path::new(d).join("libxcb.so.1").exists())
 }
 
 fn cargo(args: &[&str], rest: &[String]) -> Result<(), String> {
