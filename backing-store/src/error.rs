@@ -76,6 +76,13 @@ pub enum Error {
         /// Why not.
         reason: String,
     },
+    /// The connection has no resource ids left for the request (the client has made
+    /// and not freed about two million resources).
+    #[error("no X resource ids left for {request}")]
+    IdsExhausted {
+        /// The request that needed an id.
+        request: &'static str,
+    },
     /// The window handle is not an X11 window.
     #[error("the window handle is not an X11 (Xlib or XCB) window: {0}")]
     NotX11(String),
@@ -100,10 +107,7 @@ impl Error {
                 request,
                 source: ReplyError::X11Error(x),
             },
-            ReplyOrIdError::IdsExhausted => Error::Connection {
-                request,
-                source: ConnectionError::UnknownError,
-            },
+            ReplyOrIdError::IdsExhausted => Error::IdsExhausted { request },
         }
     }
 

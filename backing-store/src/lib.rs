@@ -19,6 +19,7 @@ mod error;
 mod format;
 mod frame;
 mod region;
+mod server;
 mod store;
 mod transport;
 

@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, Gcontext, Window};
+use x11rb::protocol::xproto::{ConnectionExt as _, Window};
 use x11rb::protocol::Event;
 use xbs_shm::{Kind, ShmCaps};
 
 use crate::convert::Converter;
 use crate::format::Format;
 use crate::frame::Frame;
+use crate::server::{copy_area, Resource, ServerCopy};
 use crate::transport::shm::ShmUpload;
 use crate::transport::wire::{heap, WireUpload};
 use crate::transport::{Target, Transport, Upload};
@@ -26,6 +27,14 @@ pub struct Options {
     /// (the default) picks the best that works: `XBS_TRANSPORT` if set and usable, else
     /// shm-fd, shm-sysv, put-image, in that order.
     pub transport: Option<Transport>,
+    /// Keep a copy of the window on the server (a pixmap of its size): flushes upload
+    /// into it and copy it onto the window, so that Expose repairs and scrolls cost no
+    /// upload at all, and scrolling a partly covered window needs no GraphicsExpose
+    /// round. Worth it on `put-image` (remote, no MIT-SHM), where every uploaded byte
+    /// crosses the wire; on shm it costs one extra server-side copy per flush and the
+    /// window's size in server memory. Off by default. If the server refuses the pixmap
+    /// (BadAlloc), the store works without it and logs a warning.
+    pub server_copy: bool,
 }
 
 /// Counters since the store was made.
@@ -49,6 +58,8 @@ pub struct Stats {
     pub segments_alive: usize,
     /// Times the store fell back to another transport after a failure.
     pub fallbacks: u64,
+    /// Whether a server-side copy (pixmap) of the window is kept now.
+    pub server_copy: bool,
 }
 
 /// The image memory with its transport (enum dispatch keeps `C` free of `'static`).
@@ -81,88 +92,88 @@ impl<C: Connection> Memory<C> {
     }
 }
 
-/// The server-side GC, freed on drop without a round trip.
-struct Gc<C: Connection> {
-    conn: Arc<C>,
-    id: Option<Gcontext>,
-}
-
-impl<C: Connection> Gc<C> {
-    fn id(&self) -> Gcontext {
-        // Some until `release` consumes the guard.
-        self.id.unwrap_or(x11rb::NONE)
-    }
-
-    /// Frees the GC and waits for the server's answer.
-    fn release(mut self) -> Result<(), Error> {
-        let Some(id) = self.id.take() else {
-            return Ok(());
-        };
-        self.conn
-            .free_gc(id)
-            .map_err(Error::conn("FreeGC"))?
-            .check()
-            .map_err(Error::reply("FreeGC"))
-    }
-}
-
-impl<C: Connection> Drop for Gc<C> {
-    fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            if let Ok(cookie) = self.conn.free_gc(id) {
-                cookie.ignore_error();
-            }
-        }
-    }
-}
-
 /// An X11 backing store: the pixels of one window, kept in this process, and the
 /// machinery that moves exactly the damaged ones onto the window.
 ///
-/// # A frame
+/// # A toolkit's loop
 ///
-/// ```no_run
+/// 1. [`BackingStore::new`] on the window (or [`BackingStore::from_raw_handles`] for a
+///    window made by winit or another toolkit).
+/// 2. For each frame: [`begin_paint`](Self::begin_paint) with the damage, paint into the
+///    [`Frame`], [`flush`](Self::flush) the same damage. Only those pixels are sent, and
+///    nothing waits for the server unless the paint overlaps pixels it is still reading.
+/// 3. Scrolling: [`scroll`](Self::scroll) moves what is on the window and returns the
+///    strip that scrolled in; paint and flush only that.
+/// 4. Events: `Expose` → [`expose`](Self::expose) (repaired from retained pixels, no
+///    repaint), `ConfigureNotify` → [`resize`](Self::resize), anything else →
+///    [`handle_event`](Self::handle_event), which takes the store's own events
+///    (`ShmCompletion`, `GraphicsExposure`) and returns `false` for the rest.
+///
+/// ```
+/// use x11rb::connection::Connection;
+/// use x11rb::protocol::Event;
 /// use xbs::{BackingStore, Options, Rect, Region};
-/// # fn demo(conn: &x11rb::rust_connection::RustConnection, window: u32) -> Result<(), xbs::Error> {
-/// let mut store = BackingStore::new(conn, window, Options::default())?;
+/// # use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, EventMask, WindowClass};
+/// # let server = xbs_tests::XServer::start()?;
+/// # let (conn, screen) = server.connect()?;
+/// # let s = &conn.setup().roots[screen];
+/// # let window = conn.generate_id()?;
+/// # let aux = CreateWindowAux::new().event_mask(EventMask::EXPOSURE | EventMask::STRUCTURE_NOTIFY);
+/// # conn.create_window(s.root_depth, window, s.root, 0, 0, 640, 480, 0,
+/// #     WindowClass::INPUT_OUTPUT, s.root_visual, &aux)?;
+/// # conn.map_window(window)?;
+/// # conn.flush()?;
 ///
-/// // Paint: the app's damage, clipped to the image. Waits only if the server may
-/// // still be reading those pixels from an earlier flush.
+/// // `conn` is any x11rb connection: owned, borrowed (as here) or in an `Arc`.
+/// let mut store = BackingStore::new(&conn, window, Options::default())?;
+///
+/// // Paint the damage (clipped to the image) and flush exactly that.
 /// let damage = Region::from(Rect::new(10, 10, 100, 50));
 /// let mut frame = store.begin_paint(&damage)?;
-/// frame.fill(Rect::new(0, 0, 4096, 4096), 0xff_33_66_99); // clipped to the damage
-/// drop(frame);
-/// // Flush: only the damaged pixels go to the server (ShmPutImage or PutImage bands).
+/// frame.fill(Rect::new(0, 0, 4096, 4096), 0xff_33_66_99); // fill clips to the damage
 /// store.flush(&damage)?;
 ///
-/// // Scroll a panel up by 20 pixels: moved on the server with CopyArea; only the
-/// // strip that scrolled in needs painting and flushing.
+/// // Scroll a panel up by 20 pixels: CopyArea on the server; paint only what came in.
 /// let panel = Region::from(Rect::new(0, 100, 300, 200));
 /// let strip = store.scroll(&panel, 0, -20)?;
+/// assert_eq!(strip, Region::from(Rect::new(0, 280, 300, 20)));
 /// let mut frame = store.begin_paint(&strip)?;
 /// frame.fill(strip.bounds(), 0xff_ff_ff_ff);
-/// drop(frame);
 /// store.flush(&strip)?;
 ///
-/// // Events: an Expose is repaired from the retained image, no repaint needed;
-/// // handle_event consumes ShmCompletion and GraphicsExpose for this store.
-/// # let event: x11rb::protocol::Event = todo!();
-/// if let x11rb::protocol::Event::Expose(e) = &event {
-///     store.expose(&Region::from(Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into())))?;
-/// } else {
-///     store.handle_event(&event);
+/// // Events: Expose is repaired from retained pixels, resizes keep what still fits,
+/// // and the store takes its own events (ShmCompletion, GraphicsExposure).
+/// # conn.clear_area(true, window, 0, 0, 50, 50)?;
+/// # conn.get_input_focus()?.reply()?;
+/// while let Some(event) = conn.poll_for_event()? {
+///     match event {
+///         Event::Expose(e) => {
+///             let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
+///             store.expose(&Region::from(r))?;
+///         }
+///         Event::ConfigureNotify(e) => store.resize(e.width.into(), e.height.into())?,
+///         other => {
+///             store.handle_event(&other);
+///         }
+///     }
 /// }
-/// // On ConfigureNotify: keep the content that still fits.
-/// store.resize(800, 600)?;
-/// # Ok(()) }
+/// println!("{:?}", store.stats());
+/// # conn.get_input_focus()?.reply()?;
+/// # let img = conn.get_image(x11rb::protocol::xproto::ImageFormat::Z_PIXMAP, window, 20, 20, 1, 1, !0)?.reply()?;
+/// # assert_eq!(img.data[..3], [0x99, 0x66, 0x33], "the Expose was repaired");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// `C` is any x11rb connection: `RustConnection` or `XCBConnection`, owned, borrowed
 /// (`&conn`) or shared (`Arc<..>`).
 pub struct BackingStore<C: Connection> {
-    // Drop order: the memory (detaches the segment) before the GC.
+    // Drop order: the memory (detaches the segment), the pixmap, then the GCs.
     memory: Memory<C>,
-    gc: Gc<C>,
+    server_copy: Option<ServerCopy<C>>,
+    /// GC for the window, with GraphicsExpose on (scrolls repair what CopyArea missed).
+    gc: Resource<C>,
+    /// GC without exposure events, for uploads to and copies from the pixmap.
+    quiet_gc: Resource<C>,
     conn: Arc<C>,
     window: Window,
     format: Format,
@@ -243,15 +254,8 @@ impl<C: Connection> BackingStore<C> {
             }
         }
 
-        let gc_id = conn.generate_id().map_err(Error::id("CreateGC"))?;
-        conn.create_gc(gc_id, window, &CreateGCAux::new().graphics_exposures(1))
-            .map_err(Error::conn("CreateGC"))?
-            .check()
-            .map_err(Error::reply("CreateGC"))?;
-        let gc = Gc {
-            conn: conn.clone(),
-            id: Some(gc_id),
-        };
+        let gc = Resource::gc(&conn, window, true)?;
+        let quiet_gc = Resource::gc(&conn, window, false)?;
         let mut fallbacks = candidates;
         let mut stats = Stats {
             transport: Transport::PutImage,
@@ -263,11 +267,27 @@ impl<C: Connection> BackingStore<C> {
             allocations: 0,
             segments_alive: 0,
             fallbacks: 0,
+            server_copy: false,
         };
         let memory = allocate(&conn, &mut fallbacks, server_len, forced, &mut stats)?;
+        let server_copy = if options.server_copy {
+            let made = ServerCopy::new(
+                &conn,
+                window,
+                format.depth,
+                (width, height),
+                quiet_gc.id(),
+                None,
+            );
+            keep_server_copy(made)?
+        } else {
+            None
+        };
         Ok(BackingStore {
             memory,
+            server_copy,
             gc,
+            quiet_gc,
             conn,
             window,
             format,
@@ -336,6 +356,7 @@ impl<C: Connection> BackingStore<C> {
         let mut s = self.stats.clone();
         s.transport = self.transport();
         s.segments_alive = usize::from(matches!(self.memory, Memory::Shm(_)));
+        s.server_copy = self.server_copy.is_some();
         s
     }
 
@@ -344,9 +365,13 @@ impl<C: Connection> BackingStore<C> {
     }
 
     fn target(&self) -> Target {
+        let (drawable, gc) = match &self.server_copy {
+            Some(copy) => (copy.pixmap.id(), self.quiet_gc.id()),
+            None => (self.window, self.gc.id()),
+        };
         Target {
-            drawable: self.window,
-            gc: self.gc.id(),
+            drawable,
+            gc,
             depth: self.format.depth,
             width: self.width,
             height: self.height,
@@ -442,6 +467,20 @@ impl<C: Connection> BackingStore<C> {
             self.stats.requests += sent.requests;
             last_seq = sent.sequence;
         }
+        if let Some(copy) = &self.server_copy {
+            for &r in &self.rects {
+                copy_area(
+                    conn,
+                    copy.pixmap.id(),
+                    self.window,
+                    self.quiet_gc.id(),
+                    r,
+                    0,
+                    0,
+                )?;
+            }
+            self.stats.requests += self.rects.len() as u64;
+        }
         if memory.reads_later() {
             // Events carry the low 16 bits of the sequence number of their request.
             self.completion_seq = Some(last_seq as u16);
@@ -454,10 +493,28 @@ impl<C: Connection> BackingStore<C> {
         Ok(())
     }
 
-    /// Repairs `region` of the window (an Expose) from the retained image: no repaint
-    /// by the app is needed.
+    /// Repairs `region` of the window (an Expose) from what is retained: the
+    /// server-side copy if there is one (no upload), else the image. No repaint by the
+    /// app is needed.
     pub fn expose(&mut self, region: &Region) -> Result<(), Error> {
-        self.flush(region)
+        let Some(copy) = &self.server_copy else {
+            return self.flush(region);
+        };
+        let clipped = region.intersect_rect(self.image_rect());
+        clipped.coalesced(COALESCE_SLACK, &mut self.rects);
+        for &r in &self.rects {
+            copy_area(
+                &*self.conn,
+                copy.pixmap.id(),
+                self.window,
+                self.quiet_gc.id(),
+                r,
+                0,
+                0,
+            )?;
+        }
+        self.stats.requests += self.rects.len() as u64;
+        self.conn.flush().map_err(Error::conn("flush"))
     }
 
     /// Moves the pixels of `area` by (`dx`, `dy`), in the image and on the window
@@ -494,24 +551,36 @@ impl<C: Connection> BackingStore<C> {
             copy_rect(pixels, stride, *r, dx, dy);
         }
         self.rects = rects;
-        for r in &self.rects {
-            // Clipped to the image (at most i16::MAX wide), so these conversions hold.
-            let to16 = |v: i32| i16::try_from(v).unwrap_or(i16::MAX);
-            let w16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
-            self.conn
-                .copy_area(
-                    self.window,
-                    self.window,
-                    self.gc.id(),
-                    to16(r.x - dx),
-                    to16(r.y - dy),
-                    to16(r.x),
-                    to16(r.y),
-                    w16(r.width),
-                    w16(r.height),
-                )
-                .map_err(Error::conn("CopyArea"))?;
-            self.stats.requests += 1;
+        // Order matters on the server too: the copies run in the same sequence.
+        for &r in &self.rects {
+            match &self.server_copy {
+                Some(copy) => {
+                    let pixmap = copy.pixmap.id();
+                    copy_area(&*self.conn, pixmap, pixmap, self.quiet_gc.id(), r, dx, dy)?;
+                    copy_area(
+                        &*self.conn,
+                        pixmap,
+                        self.window,
+                        self.quiet_gc.id(),
+                        r,
+                        0,
+                        0,
+                    )?;
+                    self.stats.requests += 2;
+                }
+                None => {
+                    copy_area(
+                        &*self.conn,
+                        self.window,
+                        self.window,
+                        self.gc.id(),
+                        r,
+                        dx,
+                        dy,
+                    )?;
+                    self.stats.requests += 1;
+                }
+            }
         }
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(exposed)
@@ -594,6 +663,17 @@ impl<C: Connection> BackingStore<C> {
             None if converting => {}
             None => keep.in_place(self.memory.get_mut().pixels_mut()),
         }
+        if let Some(old) = self.server_copy.take() {
+            let made = ServerCopy::new(
+                &self.conn,
+                self.window,
+                self.format.depth,
+                (width, height),
+                self.quiet_gc.id(),
+                Some(&old),
+            );
+            self.server_copy = keep_server_copy(made)?;
+        }
         self.width = width;
         self.height = height;
         self.stride = stride;
@@ -630,13 +710,37 @@ impl<C: Connection> BackingStore<C> {
     /// Releases everything now, waiting for the server's answers, and reports the
     /// first failure. Dropping the store does the same without waiting.
     pub fn close(self) -> Result<(), Error> {
-        let BackingStore { memory, gc, .. } = self;
+        let BackingStore {
+            memory,
+            server_copy,
+            gc,
+            quiet_gc,
+            ..
+        } = self;
         let detached = match memory {
             Memory::Shm(m) => m.close(),
             Memory::Wire(_) => Ok(()),
         };
-        let freed = gc.release();
-        detached.and(freed)
+        let pixmap = server_copy.map_or(Ok(()), |c| c.pixmap.release());
+        let gcs = gc.release().and(quiet_gc.release());
+        detached.and(pixmap).and(gcs)
+    }
+}
+
+/// The server-side copy if it was made; a refusal (BadAlloc, ...) only costs the copy,
+/// a lost connection is an error.
+fn keep_server_copy<C: Connection>(
+    made: Result<ServerCopy<C>, Error>,
+) -> Result<Option<ServerCopy<C>>, Error> {
+    match made {
+        Ok(copy) => Ok(Some(copy)),
+        Err(e) if e.is_connection_lost() => Err(e),
+        Err(e) => {
+            log::warn!(
+                "no server-side copy of the window ({e}); expose and scroll upload from the image"
+            );
+            Ok(None)
+        }
     }
 }
 

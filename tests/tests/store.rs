@@ -97,11 +97,21 @@ fn pattern(x: i32, y: i32, seed: u32) -> u32 {
 
 impl Scene {
     fn store(&self, transport: Transport) -> BackingStore<Arc<RustConnection>> {
+        self.store_with(transport, false)
+    }
+
+    fn store_with(
+        &self,
+        transport: Transport,
+        server_copy: bool,
+    ) -> BackingStore<Arc<RustConnection>> {
         let opts = Options {
             transport: Some(transport),
+            server_copy,
         };
         let store = BackingStore::new(self.conn.clone(), self.window, opts).unwrap();
         assert_eq!(store.transport(), transport);
+        assert_eq!(store.stats().server_copy, server_copy);
         store
     }
 
@@ -207,10 +217,14 @@ fn region(rects: &[(i32, i32, u32, u32)]) -> Region {
 
 /// Paint, flush parts, scroll every way, expose, resize: pixel-exact throughout.
 fn exercise(server: &XServer, transport: Transport, argb: bool) {
+    exercise_with(server, transport, argb, false);
+}
+
+fn exercise_with(server: &XServer, transport: Transport, argb: bool, server_copy: bool) {
     let mut sc = scene(server, 200, 150, argb);
-    let mut store = sc.store(transport);
+    let mut store = sc.store_with(transport, server_copy);
     let mut image = vec![0u32; 200 * 150];
-    let what = |s: &str| format!("{transport:?} argb={argb} {s}");
+    let what = |s: &str| format!("{transport:?} argb={argb} server_copy={server_copy} {s}");
 
     // Paint everything, flush only two pieces (one sticking out of the window).
     sc.paint(&mut store, &mut image, &region(&[(0, 0, 200, 150)]), 1);
@@ -284,8 +298,19 @@ fn exercise(server: &XServer, transport: Transport, argb: bool) {
         }
     }
     assert_eq!(exposed, region(&[(5, 5, 100, 60)]));
+    let uploaded = store.stats().bytes_uploaded;
     store.expose(&exposed).unwrap();
     sc.check(&what("expose"));
+    if server_copy {
+        assert_eq!(
+            store.stats().bytes_uploaded,
+            uploaded,
+            "expose from the pixmap uploads nothing"
+        );
+    } else {
+        let bpp = if sc.depth == 16 { 2 } else { 4 };
+        assert_eq!(store.stats().bytes_uploaded, uploaded + 100 * 60 * bpp);
+    }
 
     // Resize up, down, to 1×1 and back: the overlap survives, the rest is black.
     for (w, h) in [(260u32, 190u32), (90, 40), (1, 1), (200, 150)] {
@@ -342,6 +367,83 @@ fn argb_visual_is_pixel_exact_on_every_transport() {
 }
 
 #[test]
+fn server_copy_is_pixel_exact_on_every_transport() {
+    let server = XServer::start().unwrap();
+    for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
+        exercise_with(&server, t, false, true);
+        exercise_with(&server, t, true, true);
+    }
+    let server16 = XServer::builder().depth(16).start().unwrap();
+    exercise_with(&server16, Transport::PutImage, false, true);
+}
+
+#[test]
+fn scrolling_a_covered_window_repairs_what_was_hidden() {
+    // A window covers part of ours while it scrolls: without a server copy the store
+    // repairs the GraphicsExpose from the image; with one, the pixmap has everything.
+    let server = XServer::start().unwrap();
+    for server_copy in [false, true] {
+        let mut sc = scene(&server, 160, 120, false);
+        let mut store = sc.store_with(Transport::ShmFd, server_copy);
+        let mut image = vec![0u32; 160 * 120];
+        let all = region(&[(0, 0, 160, 120)]);
+        sc.paint(&mut store, &mut image, &all, 5);
+        store.flush(&all).unwrap();
+        sc.shown(&image, &all);
+        let s = &sc.conn.setup().roots[0];
+        let cover = sc.conn.generate_id().unwrap();
+        sc.conn
+            .create_window(
+                s.root_depth,
+                cover,
+                s.root,
+                0,
+                60,
+                160,
+                60,
+                0,
+                WindowClass::INPUT_OUTPUT,
+                s.root_visual,
+                &CreateWindowAux::new().background_pixel(0x00ff_00ff),
+            )
+            .unwrap();
+        sc.conn.map_window(cover).unwrap();
+        sc.conn.sync().unwrap();
+        // Scroll everything up by 50: rows 60.. were hidden and must come up.
+        let exposed = store.scroll(&all, 0, -50).unwrap();
+        let mut frame_image = image.clone();
+        for y in 0..70usize {
+            for x in 0..160usize {
+                frame_image[y * 160 + x] = image[(y + 50) * 160 + x];
+            }
+        }
+        image = frame_image;
+        sc.paint(&mut store, &mut image, &exposed, 6);
+        store.flush(&exposed).unwrap();
+        sc.conn.sync().unwrap();
+        sc.conn.destroy_window(cover).unwrap();
+        sc.conn.sync().unwrap();
+        let mut expose = Region::new();
+        while let Some(ev) = sc.conn.poll_for_event().unwrap() {
+            match ev {
+                Event::Expose(e) if e.window == sc.window => expose.add_rect(Rect::new(
+                    e.x.into(),
+                    e.y.into(),
+                    e.width.into(),
+                    e.height.into(),
+                )),
+                other => {
+                    store.handle_event(&other);
+                }
+            }
+        }
+        store.expose(&expose).unwrap();
+        sc.model = image.clone();
+        sc.check(&format!("covered scroll, server_copy={server_copy}"));
+    }
+}
+
+#[test]
 fn server_without_mit_shm_uses_put_image() {
     let server = XServer::builder().without_shm().start().unwrap();
     let sc = scene(&server, 64, 64, false);
@@ -354,6 +456,7 @@ fn server_without_mit_shm_uses_put_image() {
         sc.window,
         Options {
             transport: Some(Transport::ShmFd),
+            ..Options::default()
         },
     )
     .err()
@@ -638,15 +741,16 @@ fn works_over_libxcb_on_every_transport() {
         assert_eq!(store.transport(), t);
         let mut image = vec![0u32; 120 * 80];
         let all = region(&[(0, 0, 120, 80)]);
-        let mut frame = store.begin_paint(&all).unwrap();
-        let stride = frame.stride();
-        for (i, px) in image.iter_mut().enumerate() {
-            let (x, y) = ((i % 120) as i32, (i / 120) as i32);
-            *px = pattern(x, y, t as u32);
-            let at = y as usize * stride + x as usize * 4;
-            frame.pixels_mut()[at..at + 4].copy_from_slice(&px.to_ne_bytes());
+        {
+            let mut frame = store.begin_paint(&all).unwrap();
+            let stride = frame.stride();
+            for (i, px) in image.iter_mut().enumerate() {
+                let (x, y) = ((i % 120) as i32, (i / 120) as i32);
+                *px = pattern(x, y, t as u32);
+                let at = y as usize * stride + x as usize * 4;
+                frame.pixels_mut()[at..at + 4].copy_from_slice(&px.to_ne_bytes());
+            }
         }
-        drop(frame);
         let part = region(&[(3, 4, 50, 30), (70, 10, 40, 60)]);
         store.flush(&part).unwrap();
         sc.shown(&image, &part);
