@@ -1,0 +1,425 @@
+//! xbs-window against real Xvfb: properties read back, WM protocols sent by another
+//! client, Expose series, sync counter, bad input, and raw-window-handle with softbuffer.
+
+use std::sync::Arc;
+
+use x11rb::connection::Connection;
+use x11rb::protocol::sync::ConnectionExt as _;
+use x11rb::protocol::xproto::{
+    AtomEnum, ChangeWindowAttributesAux, ClientMessageEvent, ConfigureWindowAux,
+    ConnectionExt as _, CreateWindowAux, EventMask, ImageFormat, WindowClass,
+};
+use x11rb::protocol::Event;
+use x11rb::rust_connection::RustConnection;
+use x11rb::wrapper::ConnectionExt as _;
+use xbs::{Options, Rect, Region};
+use xbs_tests::XServer;
+use xbs_window::{Error, Window, WindowEvent};
+
+fn atom(conn: &RustConnection, name: &str) -> u32 {
+    conn.intern_atom(false, name.as_bytes())
+        .unwrap()
+        .reply()
+        .unwrap()
+        .atom
+}
+
+fn sync(conn: &impl Connection) {
+    conn.get_input_focus().unwrap().reply().unwrap();
+}
+
+fn property(conn: &RustConnection, window: u32, prop: u32) -> (u32, Vec<u8>) {
+    let r = conn
+        .get_property(false, window, prop, AtomEnum::ANY, 0, 1024)
+        .unwrap()
+        .reply()
+        .unwrap();
+    (r.type_, r.value)
+}
+
+fn words(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Pumps the window until `pred` matches an event, with a bound on the events seen.
+fn pump_until(
+    window: &mut Window<RustConnection>,
+    mut pred: impl FnMut(&WindowEvent) -> bool,
+) -> WindowEvent {
+    for _ in 0..1000 {
+        let e = window.wait_event().unwrap();
+        if pred(&e) {
+            return e;
+        }
+    }
+    panic!("the expected event never came");
+}
+
+fn client_message(window: u32, type_: u32, data: [u32; 5]) -> ClientMessageEvent {
+    ClientMessageEvent::new(32, window, type_, data)
+}
+
+#[test]
+fn properties_are_read_back_from_the_server() {
+    let server = XServer::start().unwrap();
+    let (conn, screen) = server.connect().unwrap();
+    let conn = Arc::new(conn);
+    let title = "Grüße aus xbs ✓";
+    let window = Window::builder()
+        .title(title)
+        .size(300, 200)
+        .min_size(120, 80)
+        .class("xbs-demo", "XbsDemo")
+        .argb(true)
+        .build(conn.clone(), screen)
+        .unwrap();
+    let id = window.id();
+    assert_eq!(window.depth(), 32);
+    let utf8 = atom(&conn, "UTF8_STRING");
+    assert_eq!(
+        property(&conn, id, atom(&conn, "_NET_WM_NAME")),
+        (utf8, title.as_bytes().to_vec())
+    );
+    assert_eq!(
+        property(&conn, id, AtomEnum::WM_NAME.into()),
+        (utf8, title.as_bytes().to_vec())
+    );
+    assert_eq!(
+        property(&conn, id, AtomEnum::WM_CLASS.into()).1,
+        b"xbs-demo\0XbsDemo\0"
+    );
+    let (_, pid) = property(&conn, id, atom(&conn, "_NET_WM_PID"));
+    assert_eq!(words(&pid), [std::process::id()]);
+    let (_, protocols) = property(&conn, id, atom(&conn, "WM_PROTOCOLS"));
+    let protocols = words(&protocols);
+    for name in ["WM_DELETE_WINDOW", "_NET_WM_PING", "_NET_WM_SYNC_REQUEST"] {
+        assert!(protocols.contains(&atom(&conn, name)), "{name} missing");
+    }
+    let (_, counter) = property(&conn, id, atom(&conn, "_NET_WM_SYNC_REQUEST_COUNTER"));
+    assert_eq!(words(&counter), [window.sync_counter().unwrap()]);
+    let hints = x11rb::properties::WmSizeHints::get_normal_hints(&*conn, id)
+        .unwrap()
+        .reply()
+        .unwrap()
+        .unwrap();
+    assert_eq!(hints.min_size, Some((120, 80)));
+    let geo = conn.get_geometry(id).unwrap().reply().unwrap();
+    assert_eq!((geo.width, geo.height, geo.depth), (300, 200, 32));
+    // An ASCII title goes into WM_NAME as STRING.
+    window.set_title("plain").unwrap();
+    assert_eq!(
+        property(&conn, id, AtomEnum::WM_NAME.into()),
+        (AtomEnum::STRING.into(), b"plain".to_vec())
+    );
+    assert!((window.scale_factor() - 1.0).abs() < f64::EPSILON);
+    window.close().unwrap();
+    let gone = conn.get_geometry(id).unwrap().reply();
+    assert!(gone.is_err(), "close destroys the window");
+}
+
+#[test]
+fn expose_series_merge_and_are_repaired_by_the_store() {
+    let server = XServer::start().unwrap();
+    let (conn, screen) = server.connect().unwrap();
+    let conn = Arc::new(conn);
+    let mut window = Window::builder()
+        .size(200, 150)
+        .build(conn.clone(), screen)
+        .unwrap();
+    window.attach_store(Options::default()).unwrap();
+    window.map().unwrap();
+    pump_until(&mut window, |e| matches!(e, WindowEvent::Expose(_)));
+    let all = Region::from(Rect::new(0, 0, 200, 150));
+    window
+        .store_mut()
+        .unwrap()
+        .begin_paint(&all)
+        .unwrap()
+        .fill(Rect::new(0, 0, 200, 150), 0xff12_3456);
+    window.flush(&all).unwrap();
+
+    // Two windows of another client: the lower one covers the middle, the upper one a
+    // part of that. Destroying the lower one exposes an L-shaped region: one series of
+    // several Expose events.
+    let other = server.connect().unwrap().0;
+    let root = other.setup().roots[screen].root;
+    let make = |x, y, w, h| {
+        let id = other.generate_id().unwrap();
+        other
+            .create_window(
+                0,
+                id,
+                root,
+                x,
+                y,
+                w,
+                h,
+                0,
+                WindowClass::INPUT_OUTPUT,
+                0,
+                &CreateWindowAux::new().background_pixel(0x00ff_0000),
+            )
+            .unwrap();
+        other.map_window(id).unwrap();
+        id
+    };
+    let lower = make(20, 20, 120, 90);
+    let _upper = make(60, 50, 40, 30);
+    sync(&other);
+    while window.poll_event().unwrap().is_some() {}
+    other.destroy_window(lower).unwrap();
+    sync(&other);
+    let WindowEvent::Expose(region) =
+        pump_until(&mut window, |e| matches!(e, WindowEvent::Expose(_)))
+    else {
+        unreachable!()
+    };
+    let expected =
+        Region::from(Rect::new(20, 20, 120, 90)).subtract(&Region::from(Rect::new(60, 50, 40, 30)));
+    assert_eq!(region, expected, "one merged Expose for the whole series");
+    assert!(region.len() > 1);
+    sync(&*conn);
+    let img = conn
+        .get_image(ImageFormat::Z_PIXMAP, window.id(), 20, 20, 40, 30, !0)
+        .unwrap()
+        .reply()
+        .unwrap();
+    assert!(
+        img.data
+            .chunks_exact(4)
+            .all(|p| p[..3] == [0x56, 0x34, 0x12]),
+        "the store repaired the exposed pixels"
+    );
+}
+
+#[test]
+fn wm_messages_close_ping_and_sync() {
+    let server = XServer::start().unwrap();
+    let (conn, screen) = server.connect().unwrap();
+    let mut window = Window::builder()
+        .size(100, 100)
+        .build(Arc::new(conn), screen)
+        .unwrap();
+    window.attach_store(Options::default()).unwrap();
+    window.map().unwrap();
+    let id = window.id();
+    let (wm, _) = server.connect().unwrap();
+    let root = wm.setup().roots[screen].root;
+    wm.change_window_attributes(
+        root,
+        &ChangeWindowAttributesAux::new().event_mask(EventMask::SUBSTRUCTURE_NOTIFY),
+    )
+    .unwrap();
+    let protocols = atom(&wm, "WM_PROTOCOLS");
+
+    // WM_DELETE_WINDOW → CloseRequested.
+    let delete = atom(&wm, "WM_DELETE_WINDOW");
+    wm.send_event(
+        false,
+        id,
+        EventMask::NO_EVENT,
+        client_message(id, protocols, [delete, 0, 0, 0, 0]),
+    )
+    .unwrap();
+    sync(&wm);
+    pump_until(&mut window, |e| matches!(e, WindowEvent::CloseRequested));
+
+    // _NET_WM_PING is answered to the root, with the timestamp and window kept.
+    let ping = atom(&wm, "_NET_WM_PING");
+    wm.send_event(
+        false,
+        id,
+        EventMask::NO_EVENT,
+        client_message(id, protocols, [ping, 1234, id, 0, 0]),
+    )
+    .unwrap();
+    sync(&wm);
+    while window.poll_event().unwrap().is_some() {}
+    sync(&**window.connection());
+    let pong = loop {
+        match wm.wait_for_event().unwrap() {
+            Event::ClientMessage(e) if e.type_ == protocols => break e,
+            _ => continue,
+        }
+    };
+    assert_eq!(pong.window, root);
+    assert_eq!(pong.data.as_data32()[..3], [ping, 1234, id]);
+
+    // _NET_WM_SYNC_REQUEST: the counter reaches the value after the first flush that
+    // follows the resize, not before.
+    let counter = window.sync_counter().unwrap();
+    let query = |wm: &RustConnection| {
+        let v = wm
+            .sync_query_counter(counter)
+            .unwrap()
+            .reply()
+            .unwrap()
+            .counter_value;
+        (i64::from(v.hi) << 32) | i64::from(v.lo)
+    };
+    let sync_request = atom(&wm, "_NET_WM_SYNC_REQUEST");
+    let value: i64 = (7 << 32) | 42;
+    wm.send_event(
+        false,
+        id,
+        EventMask::NO_EVENT,
+        client_message(
+            id,
+            protocols,
+            [sync_request, 0, value as u32, (value >> 32) as u32, 0],
+        ),
+    )
+    .unwrap();
+    wm.configure_window(id, &ConfigureWindowAux::new().width(180).height(120))
+        .unwrap();
+    sync(&wm);
+    pump_until(&mut window, |e| {
+        matches!(
+            e,
+            WindowEvent::Resized {
+                width: 180,
+                height: 120
+            }
+        )
+    });
+    assert_eq!(
+        window.store().unwrap().size(),
+        (180, 120),
+        "the store follows"
+    );
+    assert_eq!(query(&wm), 0, "no frame of the new size yet");
+    let all = Region::from(Rect::new(0, 0, 180, 120));
+    window.flush(&all).unwrap();
+    sync(&**window.connection());
+    assert_eq!(query(&wm), value);
+}
+
+#[test]
+fn bad_input_and_a_window_destroyed_under_us() {
+    let server = XServer::start().unwrap();
+    let (conn, screen) = server.connect().unwrap();
+    let conn = Arc::new(conn);
+    for (w, h) in [(0, 10), (10, 0), (65536, 10), (10, 70000)] {
+        let err = Window::builder()
+            .size(w, h)
+            .build(conn.clone(), screen)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, Error::Size { width, height } if (width, height) == (w, h)),
+            "{err}"
+        );
+    }
+    let err = Window::builder()
+        .title("a\0b")
+        .build(conn.clone(), screen)
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::Nul { at: 1, .. }), "{err}");
+    let err = Window::builder().build(conn.clone(), 7).err().unwrap();
+    assert!(matches!(err, Error::NoScreen(7)), "{err}");
+    let mut window = Window::builder()
+        .size(64, 64)
+        .build(conn.clone(), screen)
+        .unwrap();
+    assert!(matches!(window.set_title("x\0"), Err(Error::Nul { .. })));
+    let err = window.set_cursor("no-such-cursor-anywhere").unwrap_err();
+    assert!(
+        matches!(err, Error::UnknownCursor(ref n) if n == "no-such-cursor-anywhere"),
+        "{err}"
+    );
+    window.attach_store(Options::default()).unwrap();
+
+    // Another client destroys the window.
+    let (other, _) = server.connect().unwrap();
+    other.destroy_window(window.id()).unwrap();
+    sync(&other);
+    let err = window.set_title("still there?").unwrap_err();
+    assert!(matches!(err, Error::Reply { .. }), "{err}");
+    pump_until(&mut window, |e| matches!(e, WindowEvent::Destroyed));
+    assert!(matches!(window.set_title("x"), Err(Error::Destroyed)));
+    assert!(matches!(
+        window.flush(&Region::from(Rect::new(0, 0, 8, 8))),
+        Err(Error::Destroyed)
+    ));
+    assert!(matches!(window.map(), Err(Error::Destroyed)));
+    drop(window);
+    sync(&*conn);
+}
+
+#[test]
+fn softbuffer_and_xbs_draw_through_raw_window_handle() {
+    use std::ffi::CString;
+    use std::num::NonZeroU32;
+    use x11rb::xcb_ffi::XCBConnection;
+    let server = XServer::start().unwrap();
+    let display = CString::new(server.display_name()).unwrap();
+    let (xcb, screen) = XCBConnection::connect(Some(&display)).unwrap();
+    let window = Window::builder()
+        .size(64, 48)
+        .build(Arc::new(xcb), screen)
+        .unwrap();
+    window.map().unwrap();
+    let (check, _) = server.connect().unwrap();
+    let read = |check: &RustConnection| {
+        sync(check);
+        check
+            .get_image(ImageFormat::Z_PIXMAP, window.id(), 0, 0, 64, 48, !0)
+            .unwrap()
+            .reply()
+            .unwrap()
+            .data
+    };
+
+    // softbuffer finds the connection and window through the raw handles.
+    let context = softbuffer::Context::new(&window).unwrap();
+    let mut surface = softbuffer::Surface::new(&context, &window).unwrap();
+    surface
+        .resize(NonZeroU32::new(64).unwrap(), NonZeroU32::new(48).unwrap())
+        .unwrap();
+    let mut buffer = surface.buffer_mut().unwrap();
+    buffer.fill(0x00ab_cdef);
+    buffer.present().unwrap();
+    sync(&**window.connection());
+    assert!(read(&check)
+        .chunks_exact(4)
+        .all(|p| p[..3] == [0xef, 0xcd, 0xab]));
+    drop(surface);
+    drop(context);
+
+    // And xbs on the same window, found the same way.
+    let conn = window.connection().clone();
+    let mut store = xbs::BackingStore::from_raw_handles(conn, &window).unwrap();
+    let all = Region::from(Rect::new(0, 0, 64, 48));
+    store
+        .begin_paint(&all)
+        .unwrap()
+        .fill(Rect::new(0, 0, 64, 48), 0xff01_0203);
+    store.flush(&all).unwrap();
+    assert!(read(&check).chunks_exact(4).all(|p| p[..3] == [3, 2, 1]));
+}
+
+#[test]
+fn scale_factor_follows_xft_dpi() {
+    let server = XServer::start().unwrap();
+    let (conn, screen) = server.connect().unwrap();
+    let root = conn.setup().roots[screen].root;
+    conn.change_property8(
+        x11rb::protocol::xproto::PropMode::REPLACE,
+        root,
+        AtomEnum::RESOURCE_MANAGER,
+        AtomEnum::STRING,
+        b"Xft.dpi:\t144\nXcursor.size:\t48\n",
+    )
+    .unwrap();
+    sync(&conn);
+    let window = Window::builder().build(Arc::new(conn), screen).unwrap();
+    assert!(
+        (window.scale_factor() - 1.5).abs() < 1e-9,
+        "{}",
+        window.scale_factor()
+    );
+}
