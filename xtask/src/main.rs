@@ -47,13 +47,35 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Installs Debian's `xvfb` package when `Xvfb` is not on `PATH`, and `libxcb1` (loaded
-/// at run time by the tests on x11rb's `XCBConnection`) when it is missing.
+/// Shared libraries the tests load at run time, and the Debian packages holding them:
+/// libxcb for x11rb's `XCBConnection`; Xlib and friends for winit (the example that
+/// paints into a winit window).
+const RUNTIME_LIBS: &[(&str, &str)] = &[
+    ("libxcb.so.1", "libxcb1"),
+    ("libX11.so.6", "libx11-6"),
+    ("libX11-xcb.so.1", "libx11-xcb1"),
+    ("libXcursor.so.1", "libxcursor1"),
+    ("libXrandr.so.2", "libxrandr2"),
+    ("libXi.so.6", "libxi6"),
+    ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
+];
+
+/// Installs Debian's `xvfb` package when `Xvfb` is not on `PATH`, and the run-time
+/// libraries of [`RUNTIME_LIBS`] that are missing.
 fn ensure_xvfb() -> Result<(), String> {
-    if on_path("Xvfb") && has_libxcb() {
+    let known = linker_cache();
+    let missing: Vec<&str> = RUNTIME_LIBS
+        .iter()
+        .filter(|(lib, _)| !known.contains(lib))
+        .map(|&(_, pkg)| pkg)
+        .collect();
+    if on_path("Xvfb") && missing.is_empty() {
         return Ok(());
     }
-    eprintln!("xtask: Xvfb or libxcb is missing; installing Debian's xvfb and libxcb1");
+    eprintln!(
+        "xtask: installing what the tests need: xvfb {}",
+        missing.join(" ")
+    );
     let is_root = Command::new("id")
         .arg("-u")
         .output()
@@ -64,9 +86,11 @@ fn ensure_xvfb() -> Result<(), String> {
     } else if on_path("sudo") {
         &["sudo"]
     } else {
-        return Err("Xvfb is missing and this user cannot install it: \
-                    run `apt-get install xvfb` as root"
-            .into());
+        return Err(format!(
+            "Xvfb or libraries are missing and this user cannot install them: \
+             run `apt-get install xvfb {}` as root",
+            missing.join(" ")
+        ));
     };
     let apt = |args: &[&str]| {
         let mut all: Vec<&str> = prefix.to_vec();
@@ -77,36 +101,30 @@ fn ensure_xvfb() -> Result<(), String> {
         run(&mut cmd)
     };
     apt(&["update", "-q"])?;
-    apt(&[
+    let mut args = vec![
         "install",
         "-y",
         "-q",
         "--no-install-recommends",
         "xvfb",
         "xauth",
-        "libxcb1",
-    ])?;
-    if on_path("Xvfb") && has_libxcb() {
+    ];
+    args.extend(RUNTIME_LIBS.iter().map(|&(_, pkg)| pkg));
+    apt(&args)?;
+    if on_path("Xvfb") {
         Ok(())
     } else {
-        Err("installed xvfb and libxcb1 but Xvfb or libxcb.so.1 is still missing".into())
+        Err("installed xvfb but Xvfb is still not on PATH".into())
     }
 }
 
-/// Whether the dynamic linker knows `libxcb.so.1`.
-fn has_libxcb() -> bool {
-    Command::new("ldconfig")
-        .arg("-p")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("libxcb.so.1"))
-        .unwrap_or(false)
-        || [
-            "/usr/lib/x86_64-linux-gnu",
-            "/usr/lib/aarch64-linux-gnu",
-            "/usr/lib",
-        ]
+/// What the dynamic linker's cache lists (`ldconfig -p`), to find missing libraries.
+fn linker_cache() -> String {
+    ["ldconfig", "/sbin/ldconfig"]
         .iter()
-        .any(|d| std::path::Path::new(d).join("libxcb.so.1").exists())
+        .find_map(|cmd| Command::new(cmd).arg("-p").output().ok())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
 }
 
 fn cargo(args: &[&str], rest: &[String]) -> Result<(), String> {
