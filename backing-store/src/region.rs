@@ -45,6 +45,19 @@ impl Rect {
         u64::from(self.width) * u64::from(self.height)
     }
 
+    /// Whether the two rectangles share a pixel.
+    pub fn intersects(&self, other: &Rect) -> bool {
+        match (self.to_box(), other.to_box()) {
+            (Some(a), Some(b)) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2,
+            _ => false,
+        }
+    }
+
+    /// The smallest rectangle holding both (the other one if either is empty).
+    pub fn union_bounds(&self, other: &Rect) -> Rect {
+        bounding(*self, *other)
+    }
+
     fn to_box(self) -> Option<Box> {
         // Edges in i64 cannot overflow; clamp the far edges into the i32 plane.
         let x2 = (i64::from(self.x) + i64::from(self.width)).min(i64::from(i32::MAX));
@@ -244,7 +257,55 @@ impl Region {
 
     /// Pixels in `self` inside `rect`.
     pub fn intersect_rect(&self, rect: Rect) -> Region {
-        self.intersect(&Region::from(rect))
+        let mut out = Region::new();
+        self.intersect_rect_into(rect, &mut out);
+        out
+    }
+
+    /// Pixels in `self` inside `rect`, written into `out` (its memory is reused, so a
+    /// clip per frame allocates nothing once `out` has grown).
+    pub fn intersect_rect_into(&self, rect: Rect, out: &mut Region) {
+        out.boxes.clear();
+        let Some(r) = rect.to_box() else {
+            return;
+        };
+        // (start, len) in `out` of the band written last.
+        let mut prev: Option<(usize, usize)> = None;
+        for (y1, y2, band) in bands(&self.boxes) {
+            let (y1, y2) = (y1.max(r.y1), y2.min(r.y2));
+            if y1 >= y2 {
+                continue;
+            }
+            let start = out.boxes.len();
+            for b in band {
+                let (x1, x2) = (b.x1.max(r.x1), b.x2.min(r.x2));
+                if x1 < x2 {
+                    out.boxes.push(Box { x1, y1, x2, y2 });
+                }
+            }
+            let len = out.boxes.len() - start;
+            if len == 0 {
+                prev = None;
+                continue;
+            }
+            // Clipping can make a band equal to the one above: merge, as a sweep does.
+            if let Some((p, plen)) = prev {
+                let same = plen == len
+                    && out.boxes[p].y2 == y1
+                    && (0..len).all(|i| {
+                        let (a, b) = (out.boxes[p + i], out.boxes[start + i]);
+                        (a.x1, a.x2) == (b.x1, b.x2)
+                    });
+                if same {
+                    out.boxes.truncate(start);
+                    for b in &mut out.boxes[p..p + plen] {
+                        b.y2 = y2;
+                    }
+                    continue;
+                }
+            }
+            prev = Some((start, len));
+        }
     }
 
     /// The region moved by (dx, dy). Pixels pushed past the edge of the `i32` plane are
@@ -498,6 +559,17 @@ mod tests {
             prop_assert_eq!(pixels(&i), pa.intersection(&pb).copied().collect());
             prop_assert_eq!(pixels(&s), pa.difference(&pb).copied().collect());
             prop_assert_eq!(a.intersects(&b), !i.is_empty());
+        }
+
+        #[test]
+        fn clipping_to_a_rect_is_the_canonical_intersection(a in small_region(), r in small_rect()) {
+            // The allocation-free clip must give exactly the sweep's (canonical) answer.
+            let mut out = Region::from(Rect::new(-5, -5, 3, 3)); // stale content is replaced
+            a.intersect_rect_into(r, &mut out);
+            prop_assert_eq!(&out, &a.intersect(&Region::from(r)));
+            prop_assert!(is_banded(&out.boxes));
+            let b = Region::from(r);
+            prop_assert_eq!(a.rects().any(|x| x.intersects(&r)), a.intersects(&b));
         }
 
         #[test]

@@ -190,7 +190,9 @@ pub struct BackingStore<C: Connection> {
     fallbacks: Vec<Transport>,
     forced: bool,
     /// Rects the server may still be reading from shared memory (S13).
-    busy: Region,
+    busy: Busy,
+    /// Scratch for clipping the caller's region (reused: no allocation per frame).
+    clip: Region,
     /// Sequence number (low 16 bits) of the last `ShmPutImage` that asked for completion.
     completion_seq: Option<u16>,
     paint_region: Region,
@@ -299,7 +301,8 @@ impl<C: Connection> BackingStore<C> {
             converter,
             fallbacks,
             forced,
-            busy: Region::new(),
+            busy: Busy::default(),
+            clip: Region::new(),
             completion_seq: None,
             paint_region: Region::new(),
             rects: Vec::new(),
@@ -397,7 +400,7 @@ impl<C: Connection> BackingStore<C> {
             .map_err(Error::conn("GetInputFocus"))?
             .reply()
             .map_err(Error::reply("GetInputFocus"))?;
-        self.busy = Region::new();
+        self.busy.clear();
         self.completion_seq = None;
         self.stats.waits += 1;
         self.stats.wait_time += started.elapsed();
@@ -407,8 +410,7 @@ impl<C: Connection> BackingStore<C> {
     /// Waits if the app is about to change image pixels the server may be reading.
     fn wait_if_busy(&mut self, region: &Region) -> Result<(), Error> {
         // A canvas is private: the server reads the staging memory, not it.
-        if self.canvas.is_none() && self.memory.get().reads_later() && region.intersects(&self.busy)
-        {
+        if self.canvas.is_none() && self.memory.get().reads_later() && self.busy.overlaps(region) {
             self.wait_for_server()?;
         }
         Ok(())
@@ -417,9 +419,11 @@ impl<C: Connection> BackingStore<C> {
     /// Lends the image for painting `region` (clipped to the image). Waits only when
     /// the region overlaps pixels the server may still be reading (SECURITY.md S13).
     pub fn begin_paint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
-        let clipped = region.intersect_rect(self.image_rect());
-        self.wait_if_busy(&clipped)?;
+        let mut clipped = std::mem::take(&mut self.paint_region);
+        region.intersect_rect_into(self.image_rect(), &mut clipped);
+        let waited = self.wait_if_busy(&clipped);
         self.paint_region = clipped;
+        waited?;
         let len = self.stride * self.height as usize;
         let pixels = match &mut self.canvas {
             Some(canvas) => &mut canvas[..len],
@@ -439,15 +443,15 @@ impl<C: Connection> BackingStore<C> {
     /// one `ShmPutImage` per coalesced rectangle, or `PutImage` bands. Does not wait
     /// for the server.
     pub fn flush(&mut self, region: &Region) -> Result<(), Error> {
-        let clipped = region.intersect_rect(self.image_rect());
-        if clipped.is_empty() {
+        region.intersect_rect_into(self.image_rect(), &mut self.clip);
+        if self.clip.is_empty() {
             return Ok(());
         }
-        clipped.coalesced(COALESCE_SLACK, &mut self.rects);
+        self.clip.coalesced(COALESCE_SLACK, &mut self.rects);
         if let Some(conv) = self.converter {
             // Converting overwrites staging memory the server may still be reading.
             let memory = self.memory.get();
-            if memory.reads_later() && self.rects.iter().any(|&r| self.busy.intersects_rect(r)) {
+            if memory.reads_later() && self.rects.iter().any(|r| self.busy.overlaps_rect(r)) {
                 self.wait_for_server()?;
             }
             let canvas = self.canvas.as_deref().unwrap_or_default();
@@ -484,9 +488,7 @@ impl<C: Connection> BackingStore<C> {
         if memory.reads_later() {
             // Events carry the low 16 bits of the sequence number of their request.
             self.completion_seq = Some(last_seq as u16);
-            self.busy = self
-                .busy
-                .union(&Region::from_rects(self.rects.iter().copied()));
+            self.busy.add(&self.rects);
         }
         self.stats.flushes += 1;
         self.conn.flush().map_err(Error::conn("flush"))?;
@@ -500,8 +502,9 @@ impl<C: Connection> BackingStore<C> {
         let Some(copy) = &self.server_copy else {
             return self.flush(region);
         };
-        let clipped = region.intersect_rect(self.image_rect());
-        clipped.coalesced(COALESCE_SLACK, &mut self.rects);
+        let image = self.image_rect();
+        region.intersect_rect_into(image, &mut self.clip);
+        self.clip.coalesced(COALESCE_SLACK, &mut self.rects);
         for &r in &self.rects {
             copy_area(
                 &*self.conn,
@@ -678,7 +681,7 @@ impl<C: Connection> BackingStore<C> {
         self.height = height;
         self.stride = stride;
         self.server_stride = server_stride;
-        self.busy = Region::new();
+        self.busy.clear();
         Ok(())
     }
 
@@ -690,7 +693,7 @@ impl<C: Connection> BackingStore<C> {
         match event {
             Event::ShmCompletion(e) if Some(e.shmseg) == self.memory.get().segment() => {
                 if self.completion_seq == Some(e.sequence) {
-                    self.busy = Region::new();
+                    self.busy.clear();
                     self.completion_seq = None;
                 }
                 true
@@ -724,6 +727,48 @@ impl<C: Connection> BackingStore<C> {
         let pixmap = server_copy.map_or(Ok(()), |c| c.pixmap.release());
         let gcs = gc.release().and(quiet_gc.release());
         detached.and(pixmap).and(gcs)
+    }
+}
+
+/// Rects the server may still be reading (SECURITY.md S13): a short list, collapsed to
+/// its bounding box when it grows past [`Busy::MAX`] (more waits, never fewer), so the
+/// bookkeeping allocates nothing in a steady state.
+#[derive(Default)]
+struct Busy {
+    rects: Vec<Rect>,
+}
+
+impl Busy {
+    const MAX: usize = 64;
+
+    fn add(&mut self, rects: &[Rect]) {
+        if self.rects.len() + rects.len() > Self::MAX {
+            let all = self
+                .rects
+                .iter()
+                .chain(rects)
+                .fold(Rect::default(), |acc, r| acc.union_bounds(r));
+            self.rects.clear();
+            self.rects.push(all);
+        } else {
+            self.rects.extend_from_slice(rects);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.rects.clear();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rects.is_empty()
+    }
+
+    fn overlaps_rect(&self, r: &Rect) -> bool {
+        self.rects.iter().any(|b| b.intersects(r))
+    }
+
+    fn overlaps(&self, region: &Region) -> bool {
+        !self.is_empty() && region.rects().any(|r| self.overlaps_rect(&r))
     }
 }
 
