@@ -27,5 +27,5 @@ pub use error::Error;
 pub use format::{Format, PixelFormat, MAX_DIMENSION};
 pub use frame::Frame;
 pub use region::{Rect, Region};
-pub use store::{BackingStore, Options, Stats};
+pub use store::{BackingStore, Options, Stats, SHRINK_AFTER};
 pub use transport::Transport;

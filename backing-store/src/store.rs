@@ -20,6 +20,9 @@ use crate::{Error, Rect, Region};
 /// Pixels a merge of two upload rectangles may add before two requests are cheaper.
 const COALESCE_SLACK: u64 = 4096;
 
+/// Resizes in a row to less than a quarter of the image memory after which it shrinks.
+pub const SHRINK_AFTER: u32 = 8;
+
 /// How a [`BackingStore`] is set up.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -197,6 +200,8 @@ pub struct BackingStore<C: Connection> {
     completion_seq: Option<u16>,
     paint_region: Region,
     rects: Vec<Rect>,
+    /// Resizes in a row that left most of the memory unused.
+    small_streak: u32,
     stats: Stats,
 }
 
@@ -306,6 +311,7 @@ impl<C: Connection> BackingStore<C> {
             completion_seq: None,
             paint_region: Region::new(),
             rects: Vec::new(),
+            small_streak: 0,
             stats,
         })
     }
@@ -590,25 +596,34 @@ impl<C: Connection> BackingStore<C> {
     }
 
     /// Resizes the image to `width` × `height`, keeping the content that still lies
-    /// inside (anchored top-left); new pixels are black. The memory is kept when the new
-    /// size fits and is not much smaller (a quarter of it or more); otherwise it grows
-    /// by half again as much, or shrinks to fit.
+    /// inside (anchored top-left); new pixels are black.
+    ///
+    /// The memory is kept whenever the new size fits. It grows by half again as much
+    /// when it must grow, and shrinks to fit only after [`SHRINK_AFTER`] resizes in a
+    /// row to less than a quarter of it, so a user dragging a window corner back and
+    /// forth never makes a segment per step.
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), Error> {
         let (stride, len) = self.format.image_size(width, height)?;
         let (server_stride, server_len) = self.format.server_image_size(width, height)?;
         if (width, height) == (self.width, self.height) {
             return Ok(());
         }
+        let capacity = self.memory.get().capacity();
+        if server_len < capacity / 4 {
+            self.small_streak = self.small_streak.saturating_add(1);
+        } else {
+            self.small_streak = 0;
+        }
+        let shrink = self.small_streak >= SHRINK_AFTER;
         if self.memory.get().reads_later() && !self.busy.is_empty() {
             self.wait_for_server()?;
         }
         // Everything that can fail comes first, so a failure leaves the store as it was.
         let fresh_canvas = match &self.canvas {
-            Some(c) if !reusable(len, c.len()) => Some(heap(len)?),
+            Some(c) if !reusable(len, c.len(), shrink) => Some(heap(len)?),
             _ => None,
         };
-        let capacity = self.memory.get().capacity();
-        let fresh_memory = if reusable(server_len, capacity) {
+        let fresh_memory = if reusable(server_len, capacity, shrink) {
             None
         } else {
             let grown = if server_len > capacity {
@@ -843,10 +858,10 @@ fn copy_rect(pixels: &mut [u8], stride: usize, dst: Rect, dx: i32, dy: i32) {
     }
 }
 
-/// Whether memory of `capacity` bytes is kept for an image of `len`: it fits and is not
-/// much smaller (shrink hysteresis).
-fn reusable(len: usize, capacity: usize) -> bool {
-    len <= capacity && len >= capacity / 4
+/// Whether memory of `capacity` bytes is kept for an image of `len`: it fits, and it is
+/// not much smaller or the store has not decided to `shrink`.
+fn reusable(len: usize, capacity: usize, shrink: bool) -> bool {
+    len <= capacity && (len >= capacity / 4 || !shrink)
 }
 
 /// The top-left block of an image kept across a resize.

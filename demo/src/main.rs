@@ -5,10 +5,17 @@
 //! ```text
 //! xbs-demo [--headless] [--frames N] [--screenshot FILE.png]
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
+mod alloc_count;
 mod args;
+mod bench;
+mod chart;
+mod paint;
 mod screenshot;
+
+#[global_allocator]
+static ALLOCATOR: alloc_count::Counting = alloc_count::Counting;
 
 use std::error::Error;
 use std::time::Instant;
@@ -30,7 +37,18 @@ fn main() {
 }
 
 fn run() -> Result<(), Box<dyn Error>> {
-    let args = args::Args::parse(std::env::args().skip(1))?;
+    let mut argv = std::env::args().skip(1).peekable();
+    match argv.peek().map(String::as_str) {
+        Some("bench") => {
+            argv.next();
+            return bench::run(bench::BenchArgs::parse(argv)?);
+        }
+        Some("run") => {
+            argv.next();
+        }
+        _ => {}
+    }
+    let args = args::Args::parse(argv)?;
     // Keeps the private server alive for the whole run when headless.
     let mut _server = None;
     let display = if args.headless {

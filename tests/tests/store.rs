@@ -641,12 +641,27 @@ fn resize_keeps_the_segment_when_it_fits() {
     // Growth is geometric: a little more does not reallocate again.
     store.resize(420, 320).unwrap();
     assert_eq!(store.stats().allocations, 2);
-    store.resize(20, 20).unwrap();
+    // Back and forth between small and large: the memory stays.
+    for i in 0..20 {
+        let (w, h) = if i % 2 == 0 { (20, 20) } else { (400, 300) };
+        store.resize(w, h).unwrap();
+    }
+    assert_eq!(
+        store.stats().allocations,
+        2,
+        "a resize storm makes no segments"
+    );
+    // Small for a while: the memory is given back, once.
+    for i in 0..xbs::SHRINK_AFTER {
+        store.resize(20 + i, 20).unwrap();
+    }
     assert_eq!(
         store.stats().allocations,
         3,
-        "much smaller gives memory back"
+        "much smaller for long gives memory back"
     );
+    store.resize(20, 20).unwrap();
+    assert_eq!(store.stats().allocations, 3);
     assert_eq!(store.stats().segments_alive, 1);
 }
 
@@ -662,10 +677,12 @@ fn segment_failure_on_resize_falls_back() {
     fault::fail(Point::Sys(Call::MemfdCreate), 0);
     store.resize(500, 400).unwrap();
     assert_eq!(store.transport(), Transport::ShmSysV);
-    // Then the server refuses SysV too (BadAccess): the wire takes over.
+    // Then the server refuses SysV too (BadAccess) when the image must grow: the wire
+    // takes over.
     fault::fail(Point::ServerAttach, 0);
-    store.resize(50, 50).unwrap();
+    store.resize(900, 700).unwrap();
     fault::reset();
+    store.resize(50, 50).unwrap();
     assert_eq!(store.transport(), Transport::PutImage);
     assert_eq!(store.stats().fallbacks, 2);
     sc.conn

@@ -1,0 +1,826 @@
+//! `xbs-demo bench`: xbs against softbuffer 0.4 and the memcpy floor, on private Xvfb
+//! servers, every contender doing the same paint work on the same server, interleaved
+//! in rounds so that machine noise hits all alike; the median round is reported.
+
+use std::error::Error;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ConfigureWindowAux, ConnectionExt as _};
+use x11rb::rust_connection::RustConnection;
+use x11rb::xcb_ffi::XCBConnection;
+use xbs::{BackingStore, Options, Rect, Region, Transport};
+use xbs_tests::XServer;
+use xbs_window::Window;
+
+use crate::alloc_count;
+use crate::paint::paint_rect;
+
+/// What the user asked of the bench.
+#[derive(Debug, Default)]
+pub struct BenchArgs {
+    pub quick: bool,
+    pub json: Option<PathBuf>,
+    pub svg: Option<PathBuf>,
+    /// Only scenarios whose name contains this.
+    pub filter: Option<String>,
+}
+
+impl BenchArgs {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut out = BenchArgs::default();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => out.quick = true,
+                "--json" => out.json = Some(args.next().ok_or("--json needs a file")?.into()),
+                "--svg" => out.svg = Some(args.next().ok_or("--svg needs a file")?.into()),
+                "--only" => out.filter = Some(args.next().ok_or("--only needs a name")?),
+                "-h" | "--help" => {
+                    return Err(
+                        "usage: xbs-demo bench [--quick] [--json FILE] [--svg FILE] \
+                                [--only SCENARIO]"
+                            .into(),
+                    )
+                }
+                other => return Err(format!("bench: unknown argument {other:?} (try --help)")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Work {
+    /// Repaint and flush the whole window.
+    Full,
+    /// 16 rects of 64×64 at moving places.
+    Damage16,
+    /// Scroll everything up 40 px, paint and flush the new strip.
+    Scroll,
+    /// The server loses the window's pixels; repair.
+    Expose,
+    /// Resize between 200×200 and the full size, paint and flush after each.
+    ResizeStorm,
+}
+
+struct Scenario {
+    name: &'static str,
+    wire: bool,
+    size: (u32, u32),
+    work: Work,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "full-1080p",
+        wire: false,
+        size: (1920, 1080),
+        work: Work::Full,
+    },
+    Scenario {
+        name: "damage-16x64-1080p",
+        wire: false,
+        size: (1920, 1080),
+        work: Work::Damage16,
+    },
+    Scenario {
+        name: "scroll-1080p",
+        wire: false,
+        size: (1920, 1080),
+        work: Work::Scroll,
+    },
+    Scenario {
+        name: "expose-1080p",
+        wire: false,
+        size: (1920, 1080),
+        work: Work::Expose,
+    },
+    Scenario {
+        name: "resize-storm",
+        wire: false,
+        size: (1920, 1080),
+        work: Work::ResizeStorm,
+    },
+    Scenario {
+        name: "wire-full-1080p",
+        wire: true,
+        size: (1920, 1080),
+        work: Work::Full,
+    },
+    Scenario {
+        name: "wire-damage-16x64-1080p",
+        wire: true,
+        size: (1920, 1080),
+        work: Work::Damage16,
+    },
+    Scenario {
+        name: "wire-full-2160p",
+        wire: true,
+        size: (3840, 2160),
+        work: Work::Full,
+    },
+];
+
+/// One measured result.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    scenario: &'static str,
+    contender: String,
+    transport: String,
+    ms_per_frame: f64,
+    bytes_per_frame: u64,
+    allocs_per_frame: f64,
+    segments_alive: Option<usize>,
+    status: String,
+}
+
+/// The damage of frame `n` of `work` on a `w`×`h` window.
+fn damage(work: Work, n: u32, (w, h): (u32, u32), out: &mut Vec<Rect>) {
+    out.clear();
+    match work {
+        Work::Full | Work::Expose | Work::ResizeStorm => out.push(Rect::new(0, 0, w, h)),
+        Work::Damage16 => {
+            for i in 0..16u32 {
+                let x = (i * 113 + n * 7) % (w - 64);
+                let y = (i * 71 + n * 5) % (h - 64);
+                out.push(Rect::new(x as i32, y as i32, 64, 64));
+            }
+        }
+        Work::Scroll => out.push(Rect::new(0, h as i32 - 40, w, 40)),
+    }
+}
+
+/// The size of resize-storm step `n`: alternating small and large, never repeating.
+fn storm_size(n: u32, (w, h): (u32, u32)) -> (u32, u32) {
+    if n % 2 == 0 {
+        (200 + (n * 37) % 200, 200 + (n * 53) % 200)
+    } else {
+        (w - (n * 29) % 300, h - (n * 31) % 200)
+    }
+}
+
+/// A contender running one scenario on its own window.
+trait Runner {
+    fn name(&self) -> String;
+    fn transport(&self) -> String;
+    /// One frame of `work`; returns bytes the server had to take.
+    fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>>;
+    /// Waits until the server has done everything sent.
+    fn sync(&mut self) -> Result<(), Box<dyn Error>>;
+    /// Puts its window on top, so the server really draws it (the contenders' windows
+    /// overlap; an obscured window would cost the server nothing).
+    fn raise(&mut self) -> Result<(), Box<dyn Error>> {
+        Ok(())
+    }
+    fn segments_alive(&self) -> Option<usize> {
+        None
+    }
+    /// Allocations made inside the contender's own calls (the library's, not the
+    /// app's), since it was made.
+    fn allocs(&self) -> u64 {
+        0
+    }
+}
+
+/// Runs `f`, adding the allocations it made to `count`.
+fn counted<T>(count: &mut u64, f: impl FnOnce() -> T) -> T {
+    let before = alloc_count::get();
+    let out = f();
+    *count += alloc_count::get() - before;
+    out
+}
+
+fn make_window<C: Connection>(conn: Arc<C>, size: (u32, u32)) -> Result<Window<C>, Box<dyn Error>> {
+    let window = Window::builder()
+        .title("xbs bench")
+        .size(size.0, size.1)
+        .build(conn, 0)?;
+    window.map()?;
+    Ok(window)
+}
+
+struct XbsRunner {
+    window: Window<RustConnection>,
+    size: (u32, u32),
+    rects: Vec<Rect>,
+    region: Region,
+    label: String,
+    allocs: u64,
+}
+
+impl XbsRunner {
+    fn new(
+        server: &XServer,
+        size: (u32, u32),
+        transport: Option<Transport>,
+    ) -> Result<Self, Box<dyn Error>> {
+        let (conn, _) = server.connect()?;
+        let mut window = make_window(Arc::new(conn), size)?;
+        window.attach_store(Options {
+            transport,
+            ..Options::default()
+        })?;
+        let label = match transport {
+            None => "xbs".to_string(),
+            Some(t) => format!("xbs-{}", t.name()),
+        };
+        Ok(XbsRunner {
+            window,
+            size,
+            rects: Vec::new(),
+            region: Region::new(),
+            label,
+            allocs: 0,
+        })
+    }
+
+    fn store(&mut self) -> &mut BackingStore<Arc<RustConnection>> {
+        self.window.store_mut().expect("attached in new")
+    }
+}
+
+impl Runner for XbsRunner {
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+
+    fn transport(&self) -> String {
+        self.window
+            .store()
+            .map_or("-".into(), |s| s.transport().name().into())
+    }
+
+    fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>> {
+        if work == Work::ResizeStorm {
+            let (w, h) = storm_size(n, self.size);
+            let conn = self.window.connection().clone();
+            conn.configure_window(
+                self.window.id(),
+                &ConfigureWindowAux::new().width(w).height(h),
+            )?;
+            let store = self.window.store_mut().ok_or("no store")?;
+            counted(&mut self.allocs, || store.resize(w, h))?;
+        }
+        let size = self.store().size();
+        let before = self.store().stats().bytes_uploaded;
+        let mut rects = std::mem::take(&mut self.rects);
+        damage(work, n, size, &mut rects);
+        match work {
+            Work::Expose => {
+                let conn = self.window.connection().clone();
+                conn.clear_area(false, self.window.id(), 0, 0, 0, 0)?;
+                self.region = Region::from(rects[0]);
+                let region = std::mem::take(&mut self.region);
+                let store = self.window.store_mut().ok_or("no store")?;
+                counted(&mut self.allocs, || store.expose(&region))?;
+                self.region = region;
+            }
+            _ => {
+                if work == Work::Scroll {
+                    let all = Region::from(Rect::new(0, 0, size.0, size.1));
+                    let store = self.window.store_mut().ok_or("no store")?;
+                    self.region = counted(&mut self.allocs, || store.scroll(&all, 0, -40))?;
+                } else if rects.len() == 1 {
+                    self.region = Region::from(rects[0]);
+                } else {
+                    self.region = Region::from_rects(rects.iter().copied());
+                }
+                let region = std::mem::take(&mut self.region);
+                let store = self.window.store_mut().ok_or("no store")?;
+                {
+                    let mut frame = counted(&mut self.allocs, || store.begin_paint(&region))?;
+                    let stride = frame.stride();
+                    let px = frame.pixels_mut();
+                    for r in region.rects() {
+                        paint_rect(px, stride, r, n);
+                    }
+                }
+                counted(&mut self.allocs, || store.flush(&region))?;
+                self.region = region;
+            }
+        }
+        self.rects = rects;
+        // Completions and other events go to the store without a round trip.
+        let window = &mut self.window;
+        counted(&mut self.allocs, || -> Result<(), xbs_window::Error> {
+            while window.poll_event()?.is_some() {}
+            Ok(())
+        })?;
+        Ok(self.store().stats().bytes_uploaded - before)
+    }
+
+    fn sync(&mut self) -> Result<(), Box<dyn Error>> {
+        self.window.connection().get_input_focus()?.reply()?;
+        Ok(())
+    }
+
+    fn segments_alive(&self) -> Option<usize> {
+        self.window.store().map(|s| s.stats().segments_alive)
+    }
+
+    fn raise(&mut self) -> Result<(), Box<dyn Error>> {
+        raise(&**self.window.connection(), self.window.id())?;
+        // The Expose of what was hidden is repaired by the store here, before timing.
+        while self.window.poll_event()?.is_some() {}
+        Ok(())
+    }
+
+    fn allocs(&self) -> u64 {
+        self.allocs
+    }
+}
+
+type SbWindow = Arc<Window<XCBConnection>>;
+
+struct SoftbufferRunner {
+    // Drop order: the surface before the context and the window.
+    surface: softbuffer::Surface<SbWindow, SbWindow>,
+    _context: softbuffer::Context<SbWindow>,
+    window: SbWindow,
+    size: (u32, u32),
+    rects: Vec<Rect>,
+    shm: bool,
+    allocs: u64,
+}
+
+impl SoftbufferRunner {
+    fn new(server: &XServer, size: (u32, u32), shm: bool) -> Result<Self, Box<dyn Error>> {
+        let display = std::ffi::CString::new(server.display_name())?;
+        let (conn, _) = XCBConnection::connect(Some(&display))?;
+        let window = Arc::new(make_window(Arc::new(conn), size)?);
+        let context = softbuffer::Context::new(window.clone()).map_err(|e| e.to_string())?;
+        let mut surface =
+            softbuffer::Surface::new(&context, window.clone()).map_err(|e| e.to_string())?;
+        surface
+            .resize(nonzero(size.0)?, nonzero(size.1)?)
+            .map_err(|e| e.to_string())?;
+        Ok(SoftbufferRunner {
+            surface,
+            _context: context,
+            window,
+            size,
+            rects: Vec::new(),
+            shm,
+            allocs: 0,
+        })
+    }
+}
+
+fn nonzero(v: u32) -> Result<NonZeroU32, Box<dyn Error>> {
+    NonZeroU32::new(v).ok_or_else(|| "zero size".into())
+}
+
+impl Runner for SoftbufferRunner {
+    fn name(&self) -> String {
+        "softbuffer".into()
+    }
+
+    fn transport(&self) -> String {
+        if self.shm { "shm" } else { "put-image" }.into()
+    }
+
+    fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>> {
+        let mut size = self.size;
+        if work == Work::ResizeStorm {
+            size = storm_size(n, self.size);
+            let conn = self.window.connection();
+            conn.configure_window(
+                self.window.id(),
+                &ConfigureWindowAux::new().width(size.0).height(size.1),
+            )?;
+            self.surface
+                .resize(nonzero(size.0)?, nonzero(size.1)?)
+                .map_err(|e| e.to_string())?;
+        }
+        damage(work, n, size, &mut self.rects);
+        if work == Work::Expose {
+            self.window
+                .connection()
+                .clear_area(false, self.window.id(), 0, 0, 0, 0)?;
+        }
+        let stride = size.0 as usize * 4;
+        let surface = &mut self.surface;
+        let mut buffer =
+            counted(&mut self.allocs, || surface.buffer_mut()).map_err(|e| e.to_string())?;
+        let px: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer[..]);
+        if work == Work::Scroll {
+            // No server-side copy in softbuffer: move the pixels here, present them all.
+            px.copy_within(40 * stride.., 0);
+        }
+        for r in &self.rects {
+            paint_rect(px, stride, *r, n);
+        }
+        let present: Vec<softbuffer::Rect> = match work {
+            Work::Scroll => vec![sb_rect(Rect::new(0, 0, size.0, size.1))?],
+            _ => self
+                .rects
+                .iter()
+                .map(|r| sb_rect(*r))
+                .collect::<Result<_, _>>()?,
+        };
+        counted(&mut self.allocs, || buffer.present_with_damage(&present))
+            .map_err(|e| e.to_string())?;
+        // Its wire path sends the whole image whatever the damage.
+        let bytes = if self.shm {
+            present
+                .iter()
+                .map(|r| u64::from(r.width.get()) * u64::from(r.height.get()) * 4)
+                .sum()
+        } else {
+            u64::from(size.0) * u64::from(size.1) * 4
+        };
+        Ok(bytes)
+    }
+
+    fn sync(&mut self) -> Result<(), Box<dyn Error>> {
+        self.window.connection().get_input_focus()?.reply()?;
+        Ok(())
+    }
+
+    fn allocs(&self) -> u64 {
+        self.allocs
+    }
+
+    fn raise(&mut self) -> Result<(), Box<dyn Error>> {
+        raise(&**self.window.connection(), self.window.id())
+    }
+}
+
+fn raise(conn: &impl Connection, window: u32) -> Result<(), Box<dyn Error>> {
+    use x11rb::protocol::xproto::StackMode;
+    conn.configure_window(
+        window,
+        &ConfigureWindowAux::new().stack_mode(StackMode::ABOVE),
+    )?;
+    conn.get_input_focus()?.reply()?;
+    Ok(())
+}
+
+fn sb_rect(r: Rect) -> Result<softbuffer::Rect, Box<dyn Error>> {
+    Ok(softbuffer::Rect {
+        x: r.x as u32,
+        y: r.y as u32,
+        width: nonzero(r.width)?,
+        height: nonzero(r.height)?,
+    })
+}
+
+/// The floor: the same paint into one buffer and a memcpy of the damaged bytes into
+/// another (what the server's copy out of shared memory costs at best).
+struct MemcpyRunner {
+    src: Vec<u8>,
+    dst: Vec<u8>,
+    size: (u32, u32),
+    rects: Vec<Rect>,
+}
+
+impl MemcpyRunner {
+    fn new(size: (u32, u32)) -> Self {
+        let len = size.0 as usize * size.1 as usize * 4;
+        MemcpyRunner {
+            src: vec![0; len],
+            dst: vec![0; len],
+            size,
+            rects: Vec::new(),
+        }
+    }
+}
+
+impl Runner for MemcpyRunner {
+    fn name(&self) -> String {
+        "memcpy".into()
+    }
+
+    fn transport(&self) -> String {
+        "-".into()
+    }
+
+    fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>> {
+        let size = if work == Work::ResizeStorm {
+            storm_size(n, self.size)
+        } else {
+            self.size
+        };
+        let stride = size.0 as usize * 4;
+        damage(work, n, size, &mut self.rects);
+        // Expose needs no paint (the pixels are retained); the others paint the damage.
+        if work != Work::Expose {
+            for r in &self.rects {
+                paint_rect(&mut self.src, stride, *r, n);
+            }
+        }
+        let copied = match work {
+            Work::Scroll => vec![Rect::new(0, 0, size.0, size.1)],
+            _ => self.rects.clone(),
+        };
+        let mut bytes = 0;
+        for r in &copied {
+            let row = r.width as usize * 4;
+            for y in r.y as usize..(r.y as u32 + r.height) as usize {
+                let at = y * stride + r.x as usize * 4;
+                self.dst[at..at + row].copy_from_slice(&self.src[at..at + row]);
+            }
+            bytes += r.area() * 4;
+        }
+        std::hint::black_box(&self.dst);
+        Ok(bytes)
+    }
+
+    fn sync(&mut self) -> Result<(), Box<dyn Error>> {
+        Ok(())
+    }
+}
+
+/// Measured rounds of one contender.
+struct Lane {
+    runner: Box<dyn Runner>,
+    ms: Vec<f64>,
+    bytes: u64,
+    allocs: Vec<f64>,
+    failed: Option<String>,
+}
+
+fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
+    let mut lanes: Vec<Result<Box<dyn Runner>, (String, String)>> = Vec::new();
+    let xbs = |t: Option<Transport>| {
+        XbsRunner::new(server, s.size, t)
+            .map(|r| Box::new(r) as Box<dyn Runner>)
+            .map_err(|e| {
+                (
+                    t.map_or("xbs".into(), |t| format!("xbs-{}", t.name())),
+                    e.to_string(),
+                )
+            })
+    };
+    lanes.push(xbs(None));
+    if !s.wire && s.work != Work::ResizeStorm {
+        for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
+            lanes.push(xbs(Some(t)));
+        }
+    }
+    lanes.push(
+        SoftbufferRunner::new(server, s.size, !s.wire)
+            .map(|r| Box::new(r) as Box<dyn Runner>)
+            .map_err(|e| ("softbuffer".into(), e.to_string())),
+    );
+    lanes.push(Ok(Box::new(MemcpyRunner::new(s.size))));
+    lanes
+        .into_iter()
+        .map(|l| match l {
+            Ok(runner) => Lane {
+                runner,
+                ms: Vec::new(),
+                bytes: 0,
+                allocs: Vec::new(),
+                failed: None,
+            },
+            Err((name, e)) => Lane {
+                runner: Box::new(Failed(name)),
+                ms: Vec::new(),
+                bytes: 0,
+                allocs: Vec::new(),
+                failed: Some(e),
+            },
+        })
+        .collect()
+}
+
+/// A contender that could not even start.
+struct Failed(String);
+
+impl Runner for Failed {
+    fn name(&self) -> String {
+        self.0.clone()
+    }
+    fn transport(&self) -> String {
+        "-".into()
+    }
+    fn frame(&mut self, _: Work, _: u32) -> Result<u64, Box<dyn Error>> {
+        Err("not started".into())
+    }
+    fn sync(&mut self) -> Result<(), Box<dyn Error>> {
+        Ok(())
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Measures `memcpy` bandwidth on this machine (GB/s), the unit of the floor.
+fn memcpy_gbps() -> f64 {
+    let len = 64 << 20;
+    let src = vec![1u8; len];
+    let mut dst = vec![0u8; len];
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        dst.copy_from_slice(&src);
+        std::hint::black_box(&dst);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    len as f64 / best / 1e9
+}
+
+pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
+    let (rounds, frames) = if args.quick { (3, 12) } else { (7, 40) };
+    let gbps = memcpy_gbps();
+    println!("memcpy: {gbps:.1} GB/s; {rounds} rounds, median reported");
+    let mut outcomes = Vec::new();
+    let selected: Vec<&Scenario> = SCENARIOS
+        .iter()
+        .filter(|s| {
+            args.filter
+                .as_ref()
+                .is_none_or(|f| s.name.contains(f.as_str()))
+        })
+        .collect();
+    let mut shm_server = None;
+    let mut wire_server = None;
+    for s in selected {
+        let server = if s.wire {
+            wire_server
+                .get_or_insert_with(|| XServer::builder().size(3840, 2160).without_shm().start())
+        } else {
+            shm_server.get_or_insert_with(|| XServer::builder().size(1920, 1080).start())
+        };
+        let server = server.as_ref().map_err(|e| format!("starting Xvfb: {e}"))?;
+        let frames = if s.work == Work::ResizeStorm {
+            if args.quick {
+                100
+            } else {
+                500
+            }
+        } else if s.size.0 > 1920 {
+            frames / 4
+        } else {
+            frames
+        };
+        // Resize storm: one pass of all the resizes, not rounds.
+        let rounds = if s.work == Work::ResizeStorm {
+            1
+        } else {
+            rounds
+        };
+        let mut lanes = contenders(server, s);
+        // Warm up: fault in the memory, settle the server.
+        for lane in &mut lanes {
+            if lane.failed.is_some() {
+                continue;
+            }
+            let warm = lane.runner.raise();
+            let warm =
+                warm.and_then(|()| (0..3).try_for_each(|n| lane.runner.frame(s.work, n).map(drop)));
+            if let Err(e) = warm.and_then(|()| lane.runner.sync()) {
+                lane.failed = Some(e.to_string());
+            }
+        }
+        for _ in 0..rounds {
+            for lane in &mut lanes {
+                if lane.failed.is_some() {
+                    continue;
+                }
+                if let Err(e) = lane.runner.raise() {
+                    lane.failed = Some(e.to_string());
+                    continue;
+                }
+                let allocs = lane.runner.allocs();
+                let t = Instant::now();
+                let mut bytes = 0;
+                let result = (0..frames).try_for_each(|n| {
+                    bytes += lane.runner.frame(s.work, n + 3)?;
+                    Ok::<(), Box<dyn Error>>(())
+                });
+                let result = result.and_then(|()| lane.runner.sync());
+                let ms = t.elapsed().as_secs_f64() * 1e3 / f64::from(frames);
+                let allocated = lane.runner.allocs() - allocs;
+                match result {
+                    Ok(()) => {
+                        lane.ms.push(ms);
+                        lane.allocs.push(allocated as f64 / f64::from(frames));
+                        lane.bytes = bytes / u64::from(frames);
+                    }
+                    Err(e) => lane.failed = Some(e.to_string()),
+                }
+            }
+        }
+        for lane in &lanes {
+            outcomes.push(Outcome {
+                scenario: s.name,
+                contender: lane.runner.name(),
+                transport: lane.runner.transport(),
+                ms_per_frame: if lane.failed.is_some() {
+                    f64::NAN
+                } else {
+                    median(&lane.ms)
+                },
+                bytes_per_frame: lane.bytes,
+                allocs_per_frame: median(&lane.allocs),
+                segments_alive: lane.runner.segments_alive(),
+                status: lane
+                    .failed
+                    .clone()
+                    .map_or("ok".into(), |e| format!("failed: {e}")),
+            });
+        }
+        print_scenario(&outcomes, s.name);
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, json(gbps, &outcomes))?;
+        println!("json: {}", path.display());
+    }
+    if let Some(path) = &args.svg {
+        crate::chart::draw(path, &outcomes)?;
+        println!("svg: {}", path.display());
+    }
+    Ok(())
+}
+
+fn find<'a>(outcomes: &'a [Outcome], scenario: &str, contender: &str) -> Option<&'a Outcome> {
+    outcomes
+        .iter()
+        .find(|o| o.scenario == scenario && o.contender == contender)
+}
+
+fn print_scenario(outcomes: &[Outcome], scenario: &str) {
+    println!("\n{scenario}");
+    println!(
+        "  {:<16} {:<10} {:>10} {:>12} {:>9} {:>9} {:>8} {:>5}",
+        "contender", "transport", "ms/frame", "bytes/frame", "vs sb", "vs floor", "allocs", "segs"
+    );
+    let sb = find(outcomes, scenario, "softbuffer").map(|o| o.ms_per_frame);
+    let floor = find(outcomes, scenario, "memcpy").map(|o| o.ms_per_frame);
+    for o in outcomes.iter().filter(|o| o.scenario == scenario) {
+        let ratio = |base: Option<f64>| match base {
+            Some(b) if b.is_finite() && o.ms_per_frame.is_finite() => {
+                format!("{:.2}x", b / o.ms_per_frame)
+            }
+            _ => "-".into(),
+        };
+        let vs_floor = match floor {
+            Some(f) if f.is_finite() && o.ms_per_frame.is_finite() => {
+                format!("{:.2}x", o.ms_per_frame / f)
+            }
+            _ => "-".into(),
+        };
+        if o.status != "ok" {
+            println!("  {:<16} {:<10} {}", o.contender, o.transport, o.status);
+            continue;
+        }
+        println!(
+            "  {:<16} {:<10} {:>10.3} {:>12} {:>9} {:>9} {:>8.1} {:>5}",
+            o.contender,
+            o.transport,
+            o.ms_per_frame,
+            o.bytes_per_frame,
+            ratio(sb),
+            vs_floor,
+            o.allocs_per_frame,
+            o.segments_alive.map_or("-".into(), |s| s.to_string()),
+        );
+    }
+}
+
+fn json(gbps: f64, outcomes: &[Outcome]) -> String {
+    let num = |v: f64| {
+        if v.is_finite() {
+            serde_json::json!(v)
+        } else {
+            serde_json::Value::Null
+        }
+    };
+    let results: Vec<_> = outcomes
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "scenario": o.scenario,
+                "contender": o.contender,
+                "transport": o.transport,
+                "ms_per_frame": num(o.ms_per_frame),
+                "bytes_per_frame": o.bytes_per_frame,
+                "allocs_per_frame": num(o.allocs_per_frame),
+                "segments_alive": o.segments_alive,
+                "status": o.status,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({ "memcpy_gbps": gbps, "results": results });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+impl Outcome {
+    pub fn scenario(&self) -> &str {
+        self.scenario
+    }
+    pub fn contender(&self) -> &str {
+        &self.contender
+    }
+    pub fn ms(&self) -> f64 {
+        self.ms_per_frame
+    }
+}
