@@ -198,6 +198,8 @@ pub struct BackingStore<C: Connection> {
     clip: Region,
     /// Sequence number (low 16 bits) of the last `ShmPutImage` that asked for completion.
     completion_seq: Option<u16>,
+    /// The `GetInputFocus` sent after the last shm flush, whose reply is not read yet.
+    marker: Marker<C>,
     paint_region: Region,
     rects: Vec<Rect>,
     /// Resizes in a row that left most of the memory unused.
@@ -290,6 +292,10 @@ impl<C: Connection> BackingStore<C> {
         } else {
             None
         };
+        let marker = Marker {
+            conn: conn.clone(),
+            seq: None,
+        };
         Ok(BackingStore {
             memory,
             server_copy,
@@ -309,6 +315,7 @@ impl<C: Connection> BackingStore<C> {
             busy: Busy::default(),
             clip: Region::new(),
             completion_seq: None,
+            marker,
             paint_region: Region::new(),
             rects: Vec::new(),
             small_streak: 0,
@@ -401,11 +408,18 @@ impl<C: Connection> BackingStore<C> {
     /// Blocks until the server has read everything sent so far (one round trip).
     fn wait_for_server(&mut self) -> Result<(), Error> {
         let started = Instant::now();
-        self.conn
-            .get_input_focus()
-            .map_err(Error::conn("GetInputFocus"))?
-            .reply()
-            .map_err(Error::reply("GetInputFocus"))?;
+        if let Some(seq) = self.marker.take() {
+            // The reply to the request sent after the last flush: usually here already.
+            self.conn
+                .wait_for_reply(seq)
+                .map_err(Error::conn("GetInputFocus"))?;
+        } else {
+            self.conn
+                .get_input_focus()
+                .map_err(Error::conn("GetInputFocus"))?
+                .reply()
+                .map_err(Error::reply("GetInputFocus"))?;
+        }
         self.busy.clear();
         self.completion_seq = None;
         self.stats.waits += 1;
@@ -495,6 +509,17 @@ impl<C: Connection> BackingStore<C> {
             // Events carry the low 16 bits of the sequence number of their request.
             self.completion_seq = Some(last_seq as u16);
             self.busy.add(&self.rects);
+            // A cheap request right behind the uploads: its reply says the server has
+            // read them, so a later paint that must wait finds it (nearly) arrived instead
+            // of starting a round trip then.
+            self.marker.discard();
+            let cookie = conn
+                .get_input_focus()
+                .map_err(Error::conn("GetInputFocus"))?;
+            let seq = cookie.sequence_number();
+            // The reply is kept for `wait_for_server` or discarded by `Marker`.
+            std::mem::forget(cookie);
+            self.marker.seq = Some(seq);
         }
         self.stats.flushes += 1;
         self.conn.flush().map_err(Error::conn("flush"))?;
@@ -710,6 +735,7 @@ impl<C: Connection> BackingStore<C> {
                 if self.completion_seq == Some(e.sequence) {
                     self.busy.clear();
                     self.completion_seq = None;
+                    self.marker.discard();
                 }
                 true
             }
@@ -742,6 +768,35 @@ impl<C: Connection> BackingStore<C> {
         let pixmap = server_copy.map_or(Ok(()), |c| c.pixmap.release());
         let gcs = gc.release().and(quiet_gc.release());
         detached.and(pixmap).and(gcs)
+    }
+}
+
+/// A request whose reply marks "the server has read everything sent before it". Its
+/// reply is either waited for or discarded, never left in the connection.
+struct Marker<C: Connection> {
+    conn: Arc<C>,
+    seq: Option<x11rb::connection::SequenceNumber>,
+}
+
+impl<C: Connection> Marker<C> {
+    fn take(&mut self) -> Option<x11rb::connection::SequenceNumber> {
+        self.seq.take()
+    }
+
+    fn discard(&mut self) {
+        if let Some(seq) = self.seq.take() {
+            self.conn.discard_reply(
+                seq,
+                x11rb::connection::RequestKind::HasResponse,
+                x11rb::connection::DiscardMode::DiscardReplyAndError,
+            );
+        }
+    }
+}
+
+impl<C: Connection> Drop for Marker<C> {
+    fn drop(&mut self) {
+        self.discard();
     }
 }
 

@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConfigureWindowAux, ConnectionExt as _};
-use x11rb::rust_connection::RustConnection;
 use x11rb::xcb_ffi::XCBConnection;
 use xbs::{BackingStore, Options, Rect, Region, Transport};
 use xbs_tests::XServer;
@@ -202,8 +201,8 @@ fn make_window<C: Connection>(conn: Arc<C>, size: (u32, u32)) -> Result<Window<C
     Ok(window)
 }
 
-struct XbsRunner {
-    window: Window<RustConnection>,
+struct XbsRunner<C: Connection> {
+    window: Window<C>,
     size: (u32, u32),
     rects: Vec<Rect>,
     region: Region,
@@ -211,13 +210,12 @@ struct XbsRunner {
     allocs: u64,
 }
 
-impl XbsRunner {
+impl<C: Connection> XbsRunner<C> {
     fn new(
-        server: &XServer,
+        conn: C,
         size: (u32, u32),
         transport: Option<Transport>,
     ) -> Result<Self, Box<dyn Error>> {
-        let (conn, _) = server.connect()?;
         let mut window = make_window(Arc::new(conn), size)?;
         window.attach_store(Options {
             transport,
@@ -237,12 +235,12 @@ impl XbsRunner {
         })
     }
 
-    fn store(&mut self) -> &mut BackingStore<Arc<RustConnection>> {
+    fn store(&mut self) -> &mut BackingStore<Arc<C>> {
         self.window.store_mut().expect("attached in new")
     }
 }
 
-impl Runner for XbsRunner {
+impl<C: Connection> Runner for XbsRunner<C> {
     fn name(&self) -> String {
         self.label.clone()
     }
@@ -423,6 +421,8 @@ impl Runner for SoftbufferRunner {
         };
         counted(&mut self.allocs, || buffer.present_with_damage(&present))
             .map_err(|e| e.to_string())?;
+        // An app drains its events every frame, whichever library draws.
+        while self.window.connection().poll_for_event()?.is_some() {}
         // Its wire path sends the whole image whatever the damage.
         let bytes = if self.shm {
             present
@@ -545,17 +545,28 @@ struct Lane {
 
 fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
     let mut lanes: Vec<Result<Box<dyn Runner>, (String, String)>> = Vec::new();
+    let name = |t: Option<Transport>| t.map_or("xbs".into(), |t| format!("xbs-{}", t.name()));
     let xbs = |t: Option<Transport>| {
-        XbsRunner::new(server, s.size, t)
+        server
+            .connect()
+            .map_err(|e| e.into())
+            .and_then(|(conn, _)| XbsRunner::new(conn, s.size, t))
             .map(|r| Box::new(r) as Box<dyn Runner>)
-            .map_err(|e| {
-                (
-                    t.map_or("xbs".into(), |t| format!("xbs-{}", t.name())),
-                    e.to_string(),
-                )
-            })
+            .map_err(|e| (name(t), e.to_string()))
     };
     lanes.push(xbs(None));
+    // The same on libxcb, the connection softbuffer uses.
+    lanes.push(
+        std::ffi::CString::new(server.display_name())
+            .map_err(|e| e.into())
+            .and_then(|d| XCBConnection::connect(Some(&d)).map_err(|e| e.into()))
+            .and_then(|(conn, _)| XbsRunner::new(conn, s.size, None))
+            .map(|mut r| {
+                r.label = "xbs-xcb".into();
+                Box::new(r) as Box<dyn Runner>
+            })
+            .map_err(|e: Box<dyn Error>| ("xbs-xcb".to_string(), e.to_string())),
+    );
     if !s.wire && s.work != Work::ResizeStorm {
         for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
             lanes.push(xbs(Some(t)));

@@ -12,19 +12,22 @@ mod args;
 mod bench;
 mod chart;
 mod paint;
+mod scene;
 mod screenshot;
 
 #[global_allocator]
 static ALLOCATOR: alloc_count::Counting = alloc_count::Counting;
 
 use std::error::Error;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, EventMask, WindowClass};
-use x11rb::protocol::Event;
-use x11rb::wrapper::ConnectionExt as _;
-use xbs::{BackingStore, Frame, Options, Rect, Region};
+use x11rb::protocol::xproto::ConnectionExt as _;
+use x11rb::rust_connection::RustConnection;
+use xbs::{Options, Rect, Region, Transport};
+use xbs_window::{Window, WindowEvent};
+
+use scene::Scene;
 
 const WIDTH: u16 = 640;
 const HEIGHT: u16 = 400;
@@ -49,6 +52,14 @@ fn run() -> Result<(), Box<dyn Error>> {
         _ => {}
     }
     let args = args::Args::parse(argv)?;
+    demo(&args)
+}
+
+/// Transports in the order `t` cycles through them.
+const TRANSPORTS: [Transport; 3] = [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage];
+
+/// The demo: events in, damage out.
+fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
     // Keeps the private server alive for the whole run when headless.
     let mut _server = None;
     let display = if args.headless {
@@ -60,89 +71,191 @@ fn run() -> Result<(), Box<dyn Error>> {
     } else {
         None
     };
-    let (conn, screen_num) = x11rb::connect(display.as_deref())?;
-    let screen = &conn.setup().roots[screen_num];
-    let win = conn.generate_id()?;
-    conn.create_window(
-        screen.root_depth,
-        win,
-        screen.root,
-        0,
-        0,
-        WIDTH,
-        HEIGHT,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        screen.root_visual,
-        &CreateWindowAux::new()
-            .background_pixel(screen.black_pixel)
-            .event_mask(EventMask::EXPOSURE | EventMask::KEY_PRESS | EventMask::STRUCTURE_NOTIFY),
-    )?
-    .check()?;
-    conn.change_property8(
-        x11rb::protocol::xproto::PropMode::REPLACE,
-        win,
-        x11rb::protocol::xproto::AtomEnum::WM_NAME,
-        x11rb::protocol::xproto::AtomEnum::STRING,
-        b"xbs demo",
-    )?;
-    conn.map_window(win)?;
-    conn.flush()?;
+    let (conn, screen) = x11rb::connect(display.as_deref())?;
+    let mut window = Window::builder()
+        .title("xbs demo — t: transport, space: pause, d: show damage, q: quit")
+        .size(WIDTH.into(), HEIGHT.into())
+        .min_size(320, 200)
+        .class("xbs-demo", "XbsDemo")
+        .build(Arc::new(conn), screen)?;
+    window.attach_store(Options::default())?;
+    window.map()?;
+    let _ = window.set_cursor("default");
+    let transport = window.store().map(|s| s.transport()).ok_or("no store")?;
+    println!("transport: {}", transport.name());
 
-    // The store picks the transport (shm-fd, shm-sysv, or put-image) by probing.
-    let mut store = BackingStore::new(&conn, win, Options::default())?;
-    println!("transport: {}", store.transport().name());
-    let whole = Region::from(Rect::new(0, 0, WIDTH.into(), HEIGHT.into()));
+    let (w, h) = window.size();
+    let mut scene = Scene::new(w, h);
+    repaint_all(&mut window, &mut scene)?;
 
     let started = Instant::now();
-    let mut frame: u32 = 0;
+    let mut frames: u32 = 0;
+    let mut paused = false;
+    let mut flash = false;
+    let mut flashed = Region::new();
+    let mut second = Instant::now();
+    let mut second_frames = 0u32;
+    let mut second_bytes = window.store().map_or(0, |s| s.stats().bytes_uploaded);
+    let mut damaged_area = 0u64;
+    let mut fps = 0.0;
+    let mut rate = 0.0;
+    let mut area_per_frame = 0u64;
     loop {
-        while let Some(event) = conn.poll_for_event()? {
+        while let Some(event) = window.poll_event()? {
             match event {
-                Event::KeyPress(_) if !args.headless => return Ok(()),
-                Event::DestroyNotify(_) => return Ok(()),
-                Event::Expose(e) => {
-                    let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
-                    store.expose(&Region::from(r))?;
+                WindowEvent::CloseRequested | WindowEvent::Destroyed => {
+                    return finish(&window, args, frames, started)
                 }
-                other => {
-                    store.handle_event(&other);
+                WindowEvent::KeyPressed(key) => match key.keysym {
+                    0x71 | 0xff1b => return finish(&window, args, frames, started), // q, Escape
+                    0x20 => paused = !paused,
+                    0x64 => flash = true,
+                    0x74 => {
+                        switch_transport(&mut window)?;
+                        repaint_all(&mut window, &mut scene)?;
+                    }
+                    _ => {}
+                },
+                WindowEvent::Resized { width, height } => {
+                    scene.resize(width, height);
+                    repaint_all(&mut window, &mut scene)?;
                 }
+                _ => {}
             }
         }
-        // Waits only if the server is still reading the previous frame.
-        paint(&mut store.begin_paint(&whole)?, frame);
-        store.flush(&whole)?;
-        frame += 1;
-        if args.headless && frame >= args.frames {
-            break;
+        if paused && !args.headless {
+            std::thread::sleep(Duration::from_millis(16));
+            continue;
+        }
+
+        // Sprites: old and new places, plus what the last flash covered.
+        let store = window.store_mut().ok_or("no store")?;
+        let mut damage = std::mem::take(&mut flashed);
+        if !damage.is_empty() {
+            scene.paint(&mut store.begin_paint(&damage)?);
+        }
+        let mut sprites = Region::new();
+        scene.move_sprites(&mut sprites);
+        scene.paint_sprites(&mut store.begin_paint(&sprites)?, &sprites);
+        damage = damage.union(&sprites);
+        // The log panel scrolls a line every 8 frames: CopyArea, then one new strip.
+        if frames % 8 == 0 {
+            let moved = store.scroll(&Region::from(scene.panel()), 0, -10)?;
+            let strip = moved.union(&Region::from(scene.log_strip()));
+            scene.paint_log_line(&mut store.begin_paint(&strip)?, scene.log_strip());
+            damage = damage.union(&strip);
+        }
+        // The overlay: redrawn only when its text changes.
+        let lines = [
+            format!("xbs demo  {}", store.transport().name()),
+            format!("{fps:>7.1} fps"),
+            format!("{:>7.2} MB/s uploaded", rate / 1e6),
+            format!("{area_per_frame:>7} px damaged/frame"),
+        ];
+        if let Some(r) = scene.set_overlay(lines) {
+            let region = Region::from(r);
+            scene.paint_overlay(&mut store.begin_paint(&region)?);
+            damage = damage.union(&region);
+        }
+        if flash {
+            // Show what is sent: the damage in red for one frame, repaired the next.
+            let mut frame = store.begin_paint(&damage)?;
+            for r in damage.rects() {
+                frame.fill(r, 0xffff_2020);
+            }
+            flashed = damage.clone();
+            flash = false;
+        }
+        window.flush(&damage)?;
+        damaged_area += damage.area();
+        frames += 1;
+        second_frames += 1;
+
+        let elapsed = second.elapsed();
+        // Numbers every quarter second (every 50 frames when headless and fast).
+        if elapsed >= Duration::from_millis(250) || (args.headless && second_frames >= 50) {
+            let bytes = window.store().map_or(0, |s| s.stats().bytes_uploaded);
+            fps = f64::from(second_frames) / elapsed.as_secs_f64();
+            rate = bytes.saturating_sub(second_bytes) as f64 / elapsed.as_secs_f64();
+            area_per_frame = damaged_area / u64::from(second_frames.max(1));
+            second = Instant::now();
+            second_frames = 0;
+            second_bytes = bytes;
+            damaged_area = 0;
+        }
+        if args.headless {
+            if frames >= args.frames {
+                return finish(&window, args, frames, started);
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(15));
         }
     }
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "{frame} frames in {secs:.2} s ({:.0} fps)",
-        f64::from(frame) / secs
-    );
-    if let Some(path) = &args.screenshot {
-        screenshot::save(&conn, win, path)?;
-        println!("screenshot: {}", path.display());
-    }
+}
+
+/// Paints and flushes the whole window.
+fn repaint_all(
+    window: &mut Window<RustConnection>,
+    scene: &mut Scene,
+) -> Result<(), Box<dyn Error>> {
+    let (w, h) = window.size();
+    let all = Region::from(Rect::new(0, 0, w, h));
+    let store = window.store_mut().ok_or("no store")?;
+    scene.paint(&mut store.begin_paint(&all)?);
+    window.flush(&all)?;
     Ok(())
 }
 
-/// A moving test pattern: diagonal colour bands and a bright bar sweeping across.
-fn paint(frame: &mut Frame<'_>, n: u32) {
-    let w = frame.width() as usize;
-    let bar = (n as usize * 4) % w;
-    for (y, row) in frame.rows_mut().enumerate() {
-        for (x, px) in row.chunks_exact_mut(4).enumerate() {
-            let t = (x + y + n as usize) as u32;
-            let mut v =
-                ((t & 0xff) << 16) | (((x as u32 * 255) / w as u32) << 8) | ((y as u32) & 0xff);
-            if x.abs_diff(bar) < 8 {
-                v = 0x00ff_ffff;
+/// Moves to the next transport that works with this server, saying which were skipped.
+fn switch_transport(window: &mut Window<RustConnection>) -> Result<(), Box<dyn Error>> {
+    let current = window.store().map(|s| s.transport()).ok_or("no store")?;
+    let at = TRANSPORTS.iter().position(|&t| t == current).unwrap_or(0);
+    for step in 1..=TRANSPORTS.len() {
+        let next = TRANSPORTS[(at + step) % TRANSPORTS.len()];
+        let options = Options {
+            transport: Some(next),
+            ..Options::default()
+        };
+        match window.attach_store(options) {
+            Ok(()) => {
+                println!("transport: {}", next.name());
+                return Ok(());
             }
-            px.copy_from_slice(&v.to_ne_bytes());
+            Err(e) => println!("transport {} skipped: {e}", next.name()),
         }
     }
+    window.attach_store(Options::default())?;
+    Ok(())
+}
+
+fn finish(
+    window: &Window<RustConnection>,
+    args: &args::Args,
+    frames: u32,
+    started: Instant,
+) -> Result<(), Box<dyn Error>> {
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{frames} frames in {secs:.2} s ({:.0} fps)",
+        f64::from(frames) / secs
+    );
+    if let Some(store) = window.store() {
+        let s = store.stats();
+        println!(
+            "stats: transport {}, {} bytes uploaded in {} requests over {} flushes, {} waits ({:.1} ms), {} segment(s)",
+            s.transport.name(),
+            s.bytes_uploaded,
+            s.requests,
+            s.flushes,
+            s.waits,
+            s.wait_time.as_secs_f64() * 1e3,
+            s.segments_alive
+        );
+    }
+    if let Some(path) = &args.screenshot {
+        window.connection().get_input_focus()?.reply()?;
+        screenshot::save(&**window.connection(), window.id(), path)?;
+        println!("screenshot: {}", path.display());
+    }
+    Ok(())
 }

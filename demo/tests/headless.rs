@@ -1,0 +1,85 @@
+//! The demo binary as a newcomer runs it: headless with a screenshot, and the bench end
+//! to end with its JSON and SVG (a functional check; no timing is asserted).
+
+use std::process::Command;
+
+fn demo() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xbs-demo"));
+    cmd.env_remove("DISPLAY");
+    cmd
+}
+
+#[test]
+fn headless_run_writes_a_screenshot_of_the_scene() {
+    let dir = std::env::temp_dir().join(format!("xbs-demo-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shot = dir.join("shot.png");
+    let out = demo()
+        .args(["--frames", "60", "--screenshot"])
+        .arg(&shot)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("60 frames"), "{stdout}");
+    assert!(stdout.contains("transport shm-fd"), "{stdout}");
+    // A real PNG of the window: 640×400, and not one flat colour.
+    let decoder = png::Decoder::new(std::fs::File::open(&shot).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (640, 400));
+    let first = &buf[..3];
+    assert!(
+        buf.chunks_exact(3).any(|p| p != first),
+        "the screenshot is blank"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bench_runs_end_to_end_and_writes_json_and_svg() {
+    let dir = std::env::temp_dir().join(format!("xbs-bench-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, svg) = (dir.join("bench.json"), dir.join("bench.svg"));
+    let out = demo()
+        .args(["bench", "--quick", "--only", "wire-damage", "--json"])
+        .arg(&json)
+        .arg("--svg")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert!(doc["memcpy_gbps"].as_f64().unwrap() > 0.0);
+    let results = doc["results"].as_array().unwrap();
+    for contender in ["xbs", "softbuffer", "memcpy"] {
+        let r = results
+            .iter()
+            .find(|r| r["contender"] == contender)
+            .unwrap_or_else(|| panic!("no {contender} in {doc}"));
+        assert_eq!(r["scenario"], "wire-damage-16x64-1080p");
+        assert_eq!(r["status"], "ok", "{r}");
+        assert!(r["ms_per_frame"].as_f64().unwrap() > 0.0);
+    }
+    let xbs = results.iter().find(|r| r["contender"] == "xbs").unwrap();
+    assert_eq!(xbs["transport"], "put-image");
+    // 16 rects of 64×64 (coalescing may add a little), never the whole 1920×1080 frame.
+    let bytes = xbs["bytes_per_frame"].as_u64().unwrap();
+    assert!(
+        (262_144..300_000).contains(&bytes),
+        "{bytes} bytes: only the damage is sent"
+    );
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("wire-damage-16x64-1080p"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
