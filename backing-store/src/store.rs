@@ -491,20 +491,6 @@ impl<C: Connection> BackingStore<C> {
             self.stats.requests += sent.requests;
             last_seq = sent.sequence;
         }
-        if let Some(copy) = &self.server_copy {
-            for &r in &self.rects {
-                copy_area(
-                    conn,
-                    copy.pixmap.id(),
-                    self.window,
-                    self.quiet_gc.id(),
-                    r,
-                    0,
-                    0,
-                )?;
-            }
-            self.stats.requests += self.rects.len() as u64;
-        }
         if memory.reads_later() {
             // Events carry the low 16 bits of the sequence number of their request.
             self.completion_seq = Some(last_seq as u16);
@@ -521,6 +507,7 @@ impl<C: Connection> BackingStore<C> {
             std::mem::forget(cookie);
             self.marker.seq = Some(seq);
         }
+        self.show_from_copy()?;
         self.stats.flushes += 1;
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(())
@@ -530,25 +517,26 @@ impl<C: Connection> BackingStore<C> {
     /// server-side copy if there is one (no upload), else the image. No repaint by the
     /// app is needed.
     pub fn expose(&mut self, region: &Region) -> Result<(), Error> {
-        let Some(copy) = &self.server_copy else {
+        if self.server_copy.is_none() {
             return self.flush(region);
-        };
-        let image = self.image_rect();
-        region.intersect_rect_into(image, &mut self.clip);
+        }
+        region.intersect_rect_into(self.image_rect(), &mut self.clip);
         self.clip.coalesced(COALESCE_SLACK, &mut self.rects);
+        self.show_from_copy()?;
+        self.conn.flush().map_err(Error::conn("flush"))
+    }
+
+    /// Copies `self.rects` from the server-side copy onto the window, if there is one.
+    fn show_from_copy(&mut self) -> Result<(), Error> {
+        let Some(copy) = &self.server_copy else {
+            return Ok(());
+        };
+        let (pixmap, gc) = (copy.pixmap.id(), self.quiet_gc.id());
         for &r in &self.rects {
-            copy_area(
-                &*self.conn,
-                copy.pixmap.id(),
-                self.window,
-                self.quiet_gc.id(),
-                r,
-                0,
-                0,
-            )?;
+            copy_area(&*self.conn, pixmap, self.window, gc, r, 0, 0)?;
         }
         self.stats.requests += self.rects.len() as u64;
-        self.conn.flush().map_err(Error::conn("flush"))
+        Ok(())
     }
 
     /// Moves the pixels of `area` by (`dx`, `dy`), in the image and on the window
@@ -585,37 +573,17 @@ impl<C: Connection> BackingStore<C> {
             copy_rect(pixels, stride, *r, dx, dy);
         }
         self.rects = rects;
-        // Order matters on the server too: the copies run in the same sequence.
+        // Order matters on the server too: the copies run in the same sequence. With a
+        // server-side copy, move it, then show the moved part; else move the window.
+        let (from, gc) = match &self.server_copy {
+            Some(copy) => (copy.pixmap.id(), self.quiet_gc.id()),
+            None => (self.window, self.gc.id()),
+        };
         for &r in &self.rects {
-            match &self.server_copy {
-                Some(copy) => {
-                    let pixmap = copy.pixmap.id();
-                    copy_area(&*self.conn, pixmap, pixmap, self.quiet_gc.id(), r, dx, dy)?;
-                    copy_area(
-                        &*self.conn,
-                        pixmap,
-                        self.window,
-                        self.quiet_gc.id(),
-                        r,
-                        0,
-                        0,
-                    )?;
-                    self.stats.requests += 2;
-                }
-                None => {
-                    copy_area(
-                        &*self.conn,
-                        self.window,
-                        self.window,
-                        self.gc.id(),
-                        r,
-                        dx,
-                        dy,
-                    )?;
-                    self.stats.requests += 1;
-                }
-            }
+            copy_area(&*self.conn, from, from, gc, r, dx, dy)?;
         }
+        self.stats.requests += self.rects.len() as u64;
+        self.show_from_copy()?;
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(exposed)
     }
