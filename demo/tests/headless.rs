@@ -1,30 +1,43 @@
 //! The demo binary as a newcomer runs it: headless with a screenshot, and the bench end
 //! to end with its JSON and SVG (a functional check; no timing is asserted).
 
+use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::Command;
 
-fn demo() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xbs-demo"));
-    cmd.env_remove("DISPLAY");
-    cmd
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xbs-{name}-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
-#[test]
-fn headless_run_writes_a_screenshot_of_the_scene() {
-    let dir = std::env::temp_dir().join(format!("xbs-demo-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let shot = dir.join("shot.png");
-    let out = demo()
-        .args(["--frames", "60", "--screenshot"])
-        .arg(&shot)
+/// Runs the demo without `$DISPLAY`, asserts it succeeded, returns its stdout.
+fn demo<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_xbs-demo"))
+        .env_remove("DISPLAY")
+        .args(args)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+#[test]
+fn headless_run_writes_a_screenshot_of_the_scene() {
+    let dir = scratch("demo");
+    let shot = dir.join("shot.png");
+    let stdout = demo([
+        OsStr::new("--frames"),
+        "60".as_ref(),
+        "--screenshot".as_ref(),
+        shot.as_os_str(),
+    ]);
     assert!(stdout.contains("60 frames"), "{stdout}");
     assert!(stdout.contains("transport shm-fd"), "{stdout}");
     // A real PNG of the window: 640×400, and not one flat colour.
@@ -43,22 +56,12 @@ fn headless_run_writes_a_screenshot_of_the_scene() {
 
 #[test]
 fn bench_runs_end_to_end_and_writes_json_and_svg() {
-    let dir = std::env::temp_dir().join(format!("xbs-bench-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("bench");
     let (json, svg) = (dir.join("bench.json"), dir.join("bench.svg"));
-    let out = demo()
-        .args(["bench", "--quick", "--only", "wire-damage", "--json"])
-        .arg(&json)
-        .arg("--svg")
-        .arg(&svg)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = ["bench", "--quick", "--only", "wire-damage", "--json"];
+    let mut args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    args.extend([json.as_os_str(), OsStr::new("--svg"), svg.as_os_str()]);
+    demo(args);
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert!(doc["memcpy_gbps"].as_f64().unwrap() > 0.0);
     let results = doc["results"].as_array().unwrap();
