@@ -1,219 +1,19 @@
 //! BackingStore against real Xvfb servers: every transport × server configuration,
 //! pixel-exact against a model of what the window must show.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{pattern, region, scene, SyncExt as _};
 use x11rb::connection::{Connection, RequestConnection as _};
 use x11rb::protocol::xproto::{
-    ColormapAlloc, ConfigureWindowAux, ConnectionExt as _, CreateWindowAux, EventMask, ImageFormat,
-    WindowClass,
+    ConfigureWindowAux, ConnectionExt as _, CreateWindowAux, ImageFormat, WindowClass,
 };
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use xbs::{BackingStore, Error, Options, Rect, Region, Transport};
 use xbs_tests::{Builder, XServer};
-
-/// A window, mapped and exposed, and the model of what it must show.
-struct Scene {
-    conn: Arc<RustConnection>,
-    window: u32,
-    w: u32,
-    h: u32,
-    depth: u8,
-    /// What the window must show, 0xAARRGGBB per pixel (alpha only for depth 32).
-    model: Vec<u32>,
-}
-
-fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
-    let (conn, screen) = server.connect().unwrap();
-    let conn = Arc::new(conn);
-    let s = &conn.setup().roots[screen];
-    let window = conn.generate_id().unwrap();
-    let (depth, visual, mut aux) = if argb {
-        let visual = s
-            .allowed_depths
-            .iter()
-            .find(|d| d.depth == 32)
-            .and_then(|d| d.visuals.first())
-            .expect("a 32-bit visual")
-            .visual_id;
-        let cmap = conn.generate_id().unwrap();
-        conn.create_colormap(ColormapAlloc::NONE, cmap, s.root, visual)
-            .unwrap();
-        (
-            32,
-            visual,
-            CreateWindowAux::new().colormap(cmap).border_pixel(0),
-        )
-    } else {
-        (s.root_depth, s.root_visual, CreateWindowAux::new())
-    };
-    aux = aux
-        .background_pixel(0)
-        .event_mask(EventMask::EXPOSURE | EventMask::STRUCTURE_NOTIFY);
-    conn.create_window(
-        depth,
-        window,
-        s.root,
-        0,
-        0,
-        w,
-        h,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        visual,
-        &aux,
-    )
-    .unwrap()
-    .check()
-    .unwrap();
-    conn.map_window(window).unwrap();
-    conn.sync().unwrap();
-    // Drain the first Expose: the window now shows its background (black).
-    while conn.poll_for_event().unwrap().is_some() {}
-    Scene {
-        conn,
-        window,
-        w: w.into(),
-        h: h.into(),
-        depth,
-        model: vec![0; usize::from(w) * usize::from(h)],
-    }
-}
-
-trait SyncExt {
-    fn sync(&self) -> Result<(), x11rb::errors::ReplyError>;
-}
-impl SyncExt for RustConnection {
-    fn sync(&self) -> Result<(), x11rb::errors::ReplyError> {
-        self.get_input_focus()?.reply().map(drop)
-    }
-}
-
-fn pattern(x: i32, y: i32, seed: u32) -> u32 {
-    let v = (x as u32).wrapping_mul(73_856_093) ^ (y as u32).wrapping_mul(19_349_663) ^ seed;
-    0xff00_0000 | (v & 0x00ff_ffff)
-}
-
-impl Scene {
-    fn store(&self, transport: Transport) -> BackingStore<Arc<RustConnection>> {
-        self.store_with(transport, false)
-    }
-
-    fn store_with(
-        &self,
-        transport: Transport,
-        server_copy: bool,
-    ) -> BackingStore<Arc<RustConnection>> {
-        let opts = Options {
-            transport: Some(transport),
-            server_copy,
-        };
-        let store = BackingStore::new(self.conn.clone(), self.window, opts).unwrap();
-        assert_eq!(store.transport(), transport);
-        assert_eq!(store.stats().server_copy, server_copy);
-        store
-    }
-
-    fn mask(&self) -> u32 {
-        if self.depth == 32 {
-            0xffff_ffff
-        } else {
-            0x00ff_ffff
-        }
-    }
-
-    /// Paints `region` with a pattern into the store (and the image model).
-    fn paint(
-        &self,
-        store: &mut BackingStore<Arc<RustConnection>>,
-        image: &mut [u32],
-        region: &Region,
-        seed: u32,
-    ) {
-        let mut frame = store.begin_paint(region).unwrap();
-        let stride = frame.stride();
-        let clipped = frame.region().clone();
-        let px = frame.pixels_mut();
-        for r in clipped.rects() {
-            for y in r.y..r.y + r.height as i32 {
-                for x in r.x..r.x + r.width as i32 {
-                    let v = pattern(x, y, seed);
-                    let at = y as usize * stride + x as usize * 4;
-                    px[at..at + 4].copy_from_slice(&v.to_ne_bytes());
-                    image[y as usize * self.w as usize + x as usize] = v;
-                }
-            }
-        }
-    }
-
-    /// The model takes the image's pixels in `region`, as a flush does.
-    fn shown(&mut self, image: &[u32], region: &Region) {
-        let clip = region.intersect_rect(Rect::new(0, 0, self.w, self.h));
-        for r in clip.rects() {
-            for y in r.y..r.y + r.height as i32 {
-                for x in r.x..r.x + r.width as i32 {
-                    let i = y as usize * self.w as usize + x as usize;
-                    self.model[i] = image[i];
-                }
-            }
-        }
-    }
-
-    /// Reads the window back and compares with the model; returns mismatches.
-    fn check(&self, what: &str) {
-        self.conn.sync().unwrap();
-        let img = self
-            .conn
-            .get_image(
-                ImageFormat::Z_PIXMAP,
-                self.window,
-                0,
-                0,
-                self.w as u16,
-                self.h as u16,
-                !0,
-            )
-            .unwrap()
-            .reply()
-            .unwrap();
-        let mask = self.mask();
-        let (w, h) = (self.w as usize, self.h as usize);
-        let stride = img.data.len() / h;
-        let mut bad = 0;
-        let mut first = None;
-        for i in 0..w * h {
-            let (x, y) = (i % w, i / w);
-            let (got, want) = if self.depth == 16 {
-                let at = y * stride + x * 2;
-                let got = u16::from_le_bytes([img.data[at], img.data[at + 1]]);
-                (u32::from(got), rgb565(self.model[i]))
-            } else {
-                let at = y * stride + x * 4;
-                let px = &img.data[at..at + 4];
-                let got = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
-                (got & mask, self.model[i] & mask)
-            };
-            if got != want {
-                bad += 1;
-                first.get_or_insert((x, y, got, want));
-            }
-        }
-        assert_eq!(
-            bad, 0,
-            "{what}: {bad} pixels differ, first (x, y, got, want) = {first:x?}"
-        );
-    }
-}
-
-/// An xRGB pixel as an RGB565 server stores it (the top bits of each channel).
-fn rgb565(v: u32) -> u32 {
-    ((v >> 8) & 0xf800) | ((v >> 5) & 0x07e0) | ((v >> 3) & 0x001f)
-}
-
-fn region(rects: &[(i32, i32, u32, u32)]) -> Region {
-    Region::from_rects(rects.iter().map(|&(x, y, w, h)| Rect::new(x, y, w, h)))
-}
 
 /// Paint, flush parts, scroll every way, expose, resize: pixel-exact throughout.
 fn exercise(server: &XServer, transport: Transport, argb: bool) {
@@ -256,24 +56,7 @@ fn exercise_with(server: &XServer, transport: Transport, argb: bool, server_copy
     {
         let area = Region::from(panel);
         let exposed = store.scroll(&area, dx, dy).unwrap();
-        // The model: the same move, applied to image and window.
-        let dst = area.intersect(&area.translate(dx, dy));
-        let (old_img, old_model) = (image.clone(), sc.model.clone());
-        for r in dst.rects() {
-            for y in r.y..r.y + r.height as i32 {
-                for x in r.x..r.x + r.width as i32 {
-                    let to = y as usize * 200 + x as usize;
-                    let from = (y - dy) as usize * 200 + (x - dx) as usize;
-                    image[to] = old_img[from];
-                    sc.model[to] = old_model[from];
-                }
-            }
-        }
-        let expected = if dx == 0 && dy == 0 {
-            Region::new()
-        } else {
-            area.subtract(&dst)
-        };
+        let expected = sc.scrolled(&mut image, &area, dx, dy);
         assert_eq!(exposed, expected, "scroll {dx},{dy}");
         sc.paint(&mut store, &mut image, &exposed, 100 + i as u32);
         store.flush(&exposed).unwrap();
@@ -314,22 +97,9 @@ fn exercise_with(server: &XServer, transport: Transport, argb: bool, server_copy
 
     // Resize up, down, to 1×1 and back: the overlap survives, the rest is black.
     for (w, h) in [(260u32, 190u32), (90, 40), (1, 1), (200, 150)] {
-        let (ow, oh) = (sc.w, sc.h);
-        sc.conn
-            .configure_window(sc.window, &ConfigureWindowAux::new().width(w).height(h))
-            .unwrap();
+        sc.resized(&mut image, w, h);
         store.resize(w, h).unwrap();
         assert_eq!(store.size(), (w, h));
-        let mut new_image = vec![0u32; (w * h) as usize];
-        for y in 0..oh.min(h) as usize {
-            for x in 0..ow.min(w) as usize {
-                new_image[y * w as usize + x] = image[y * ow as usize + x];
-            }
-        }
-        image = new_image;
-        sc.w = w;
-        sc.h = h;
-        sc.model = vec![0; (w * h) as usize];
         let all = region(&[(0, 0, w, h)]);
         store.flush(&all).unwrap();
         sc.shown(&image, &all);
