@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, Drawable, Rectangle};
+use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, Drawable, Rectangle, GX};
+use xbs_shm::fault::{self, Point};
 
 use crate::{Error, Rect};
 
@@ -27,9 +28,13 @@ impl<C: Connection> Resource<C> {
     /// A GC for `drawable`; `exposures` asks for GraphicsExpose/NoExpose on copies.
     pub(crate) fn gc(conn: &Arc<C>, drawable: Drawable, exposures: bool) -> Result<Self, Error> {
         let id = conn.generate_id().map_err(Error::id("CreateGC"))?;
-        let aux = CreateGCAux::new()
+        let mut aux = CreateGCAux::new()
             .graphics_exposures(u32::from(exposures))
             .foreground(0);
+        if fault::hit(Point::ServerGc).is_some() {
+            // A function outside the protocol's 16: the real server answers BadValue.
+            aux = aux.function(GX::from(16u8));
+        }
         conn.create_gc(id, drawable, &aux)
             .map_err(Error::conn("CreateGC"))?
             .check()
@@ -51,6 +56,11 @@ impl<C: Connection> Resource<C> {
         height: u16,
     ) -> Result<Self, Error> {
         let id = conn.generate_id().map_err(Error::id("CreatePixmap"))?;
+        // Wider than the server's 32767: it answers BadAlloc, as when out of memory.
+        let width = match fault::hit(Point::ServerPixmap) {
+            Some(_) => 40_000,
+            None => width,
+        };
         conn.create_pixmap(depth, id, drawable, width, height)
             .map_err(Error::conn("CreatePixmap"))?
             .check()

@@ -1,11 +1,15 @@
-//! Fault injection: make the n-th syscall of a kind, or the server's attach, fail.
+//! Fault injection: make the n-th syscall of a kind, a server request, or a heap
+//! allocation fail.
 //!
-//! Tests use this to walk every step of segment creation and prove that whatever was
-//! acquired before the failing step is released (SECURITY.md S3). Plans and traces are
-//! per thread, so tests running in parallel threads do not disturb each other.
+//! Tests use this to walk every step of segment and store creation and prove that
+//! whatever was acquired before the failing step is released (SECURITY.md S3). Plans
+//! and traces are per thread, so tests running in parallel threads do not disturb each
+//! other.
 //!
-//! Only compiled in with the `fault-injection` feature; without it, [`hit`] is an
-//! inlined `None` and costs nothing.
+//! The points are shared by the crates of the workspace: `xbs` asks [`hit`] before
+//! each request and allocation it can fail on. Only compiled in with the
+//! `fault-injection` feature; without it, [`hit`] is an inlined `None` and costs
+//! nothing.
 
 use crate::sys::Call;
 
@@ -18,6 +22,14 @@ pub enum Point {
     /// pretending, the request is sent with an id or fd the real server must refuse
     /// (BadAccess/BadMatch), so the refusal path runs exactly as in production.
     ServerAttach,
+    /// The server's `CreatePixmap`: sent wider than the 32767 pixels the server
+    /// accepts, so it answers BadAlloc, as when it is out of memory.
+    ServerPixmap,
+    /// The server's `CreateGC`: sent with a GC function outside the protocol's 16, so
+    /// the server answers BadValue.
+    ServerGc,
+    /// A heap image or canvas (`try_reserve`): reported as out of memory.
+    Heap,
 }
 
 #[cfg(feature = "fault-injection")]
@@ -57,6 +69,7 @@ mod enabled {
         let errno = match point {
             Point::Sys(call) => default_errno(call),
             Point::ServerAttach => Errno::EACCES,
+            Point::ServerPixmap | Point::ServerGc | Point::Heap => Errno::ENOMEM,
         };
         fail_with(point, nth, errno);
     }
@@ -81,8 +94,9 @@ mod enabled {
         STATE.with(|s| *s.borrow_mut() = State::default());
     }
 
-    /// Whether this hit of `point` must fail, and with which errno.
-    pub(crate) fn hit(point: Point) -> Option<Errno> {
+    /// Whether this hit of `point` must fail, and with which errno. Called by the code
+    /// that can fail there, not by tests.
+    pub fn hit(point: Point) -> Option<Errno> {
         STATE.with(|s| {
             let mut s = s.borrow_mut();
             if let Some(trace) = s.trace.as_mut() {
@@ -105,8 +119,9 @@ mod enabled {
     }
 }
 
+/// Whether this hit of `point` must fail: never, without the `fault-injection` feature.
 #[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
-pub(crate) fn hit(_point: Point) -> Option<nix::errno::Errno> {
+pub fn hit(_point: Point) -> Option<nix::errno::Errno> {
     None
 }

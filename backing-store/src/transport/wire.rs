@@ -10,6 +10,7 @@ use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
 use super::shm::u16_of;
 use super::{Sent, Target, Transport, Upload};
 use crate::{Error, Rect};
+use xbs_shm::fault::Point;
 
 /// Bytes of a PutImage request before its data (with the BIG-REQUESTS length field).
 const HEADER: usize = 28;
@@ -22,8 +23,10 @@ pub(crate) struct WireUpload {
 /// A zeroed heap buffer of `len` bytes, or a typed error instead of an abort (S9).
 pub(crate) fn heap(len: usize) -> Result<Vec<u8>, Error> {
     let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| Error::OutOfMemory { bytes: len })?;
+    let refused = xbs_shm::fault::hit(Point::Heap).is_some();
+    if refused || v.try_reserve_exact(len).is_err() {
+        return Err(Error::OutOfMemory { bytes: len });
+    }
     v.resize(len, 0);
     Ok(v)
 }
