@@ -83,6 +83,13 @@ pub enum Error {
         /// The request that needed an id.
         request: &'static str,
     },
+    /// An earlier call lost the connection to the X server (it died, disconnected, or
+    /// the socket broke); the store can only be dropped.
+    #[error("the X connection was lost earlier, during {request}; the store can only be dropped")]
+    ConnectionLost {
+        /// The request during which the connection was lost.
+        request: &'static str,
+    },
     /// The window handle is not an X11 window.
     #[error("the window handle is not an X11 (Xlib or XCB) window: {0}")]
     NotX11(String),
@@ -114,9 +121,18 @@ impl Error {
     /// True when the connection is gone and nothing more can be done with it.
     pub fn is_connection_lost(&self) -> bool {
         match self {
-            Error::Connection { .. } => true,
+            Error::Connection { .. } | Error::ConnectionLost { .. } => true,
             Error::Shm(e) => e.is_connection_lost(),
             _ => false,
+        }
+    }
+
+    /// The request during which the connection was lost, if it was.
+    pub(crate) fn lost_during(&self) -> Option<&'static str> {
+        match self {
+            Error::Connection { request, .. } | Error::ConnectionLost { request } => Some(request),
+            Error::Shm(e) if e.is_connection_lost() => Some("MIT-SHM"),
+            _ => None,
         }
     }
 }

@@ -169,6 +169,16 @@ impl<C: Connection> Memory<C> {
 ///
 /// `C` is any x11rb connection: `RustConnection` or `XCBConnection`, owned, borrowed
 /// (`&conn`) or shared (`Arc<..>`).
+///
+/// # Errors
+///
+/// Every error is a typed [`Error`] with the numbers of what was attempted; nothing
+/// panics on bad input or a misbehaving server. A server that refuses something the
+/// store can live without (an shm segment, the server-side pixmap) costs a fallback and
+/// one `warn` log line, not an error. Once the connection is lost (the server died or
+/// disconnected, [`Error::is_connection_lost`]), every later call returns
+/// [`Error::ConnectionLost`] at once, and dropping the store releases what this
+/// process holds.
 pub struct BackingStore<C: Connection> {
     // Drop order: the memory (detaches the segment), the pixmap, then the GCs.
     memory: Memory<C>,
@@ -204,6 +214,8 @@ pub struct BackingStore<C: Connection> {
     rects: Vec<Rect>,
     /// Resizes in a row that left most of the memory unused.
     small_streak: u32,
+    /// The request during which the connection was lost; every call fails after it.
+    lost: Option<&'static str>,
     stats: Stats,
 }
 
@@ -319,6 +331,7 @@ impl<C: Connection> BackingStore<C> {
             paint_region: Region::new(),
             rects: Vec::new(),
             small_streak: 0,
+            lost: None,
             stats,
         })
     }
@@ -405,6 +418,25 @@ impl<C: Connection> BackingStore<C> {
         }
     }
 
+    /// `Err` once the connection has been lost: the store can only be dropped.
+    fn alive(&self) -> Result<(), Error> {
+        match self.lost {
+            Some(request) => Err(Error::ConnectionLost { request }),
+            None => Ok(()),
+        }
+    }
+
+    /// Passes `result` on, remembering a lost connection so every later call fails
+    /// at once instead of painting into a store nobody will see.
+    fn noted<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        if let Err(e) = &result {
+            if let Some(request) = e.lost_during() {
+                self.lost.get_or_insert(request);
+            }
+        }
+        result
+    }
+
     /// Blocks until the server has read everything sent so far (one round trip).
     fn wait_for_server(&mut self) -> Result<(), Error> {
         let started = Instant::now();
@@ -439,11 +471,12 @@ impl<C: Connection> BackingStore<C> {
     /// Lends the image for painting `region` (clipped to the image). Waits only when
     /// the region overlaps pixels the server may still be reading (SECURITY.md S13).
     pub fn begin_paint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
+        self.alive()?;
         let mut clipped = std::mem::take(&mut self.paint_region);
         region.intersect_rect_into(self.image_rect(), &mut clipped);
         let waited = self.wait_if_busy(&clipped);
         self.paint_region = clipped;
-        waited?;
+        self.noted(waited)?;
         let len = self.stride * self.height as usize;
         let pixels = match &mut self.canvas {
             Some(canvas) => &mut canvas[..len],
@@ -463,6 +496,12 @@ impl<C: Connection> BackingStore<C> {
     /// one `ShmPutImage` per coalesced rectangle, or `PutImage` bands. Does not wait
     /// for the server.
     pub fn flush(&mut self, region: &Region) -> Result<(), Error> {
+        self.alive()?;
+        let result = self.flush_now(region);
+        self.noted(result)
+    }
+
+    fn flush_now(&mut self, region: &Region) -> Result<(), Error> {
         region.intersect_rect_into(self.image_rect(), &mut self.clip);
         if self.clip.is_empty() {
             return Ok(());
@@ -517,6 +556,12 @@ impl<C: Connection> BackingStore<C> {
     /// server-side copy if there is one (no upload), else the image. No repaint by the
     /// app is needed.
     pub fn expose(&mut self, region: &Region) -> Result<(), Error> {
+        self.alive()?;
+        let result = self.expose_now(region);
+        self.noted(result)
+    }
+
+    fn expose_now(&mut self, region: &Region) -> Result<(), Error> {
         if self.server_copy.is_none() {
             return self.flush(region);
         }
@@ -546,6 +591,12 @@ impl<C: Connection> BackingStore<C> {
     /// Moves what is on the window: pixels painted into `area` but not yet flushed are
     /// moved in the image only, so flush before scrolling.
     pub fn scroll(&mut self, area: &Region, dx: i32, dy: i32) -> Result<Region, Error> {
+        self.alive()?;
+        let result = self.scroll_now(area, dx, dy);
+        self.noted(result)
+    }
+
+    fn scroll_now(&mut self, area: &Region, dx: i32, dy: i32) -> Result<Region, Error> {
         let area = area.intersect_rect(self.image_rect());
         if dx == 0 && dy == 0 {
             return Ok(Region::new());
@@ -596,6 +647,12 @@ impl<C: Connection> BackingStore<C> {
     /// row to less than a quarter of it, so a user dragging a window corner back and
     /// forth never makes a segment per step.
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), Error> {
+        self.alive()?;
+        let result = self.resize_now(width, height);
+        self.noted(result)
+    }
+
+    fn resize_now(&mut self, width: u32, height: u32) -> Result<(), Error> {
         let (stride, len) = self.format.image_size(width, height)?;
         let (server_stride, server_len) = self.format.server_image_size(width, height)?;
         if (width, height) == (self.width, self.height) {
@@ -722,6 +779,11 @@ impl<C: Connection> BackingStore<C> {
     /// Releases everything now, waiting for the server's answers, and reports the
     /// first failure. Dropping the store does the same without waiting.
     pub fn close(self) -> Result<(), Error> {
+        if let Some(request) = self.lost {
+            // Dropping releases this process's part (memory, descriptors); the server
+            // freed the rest when the connection went.
+            return Err(Error::ConnectionLost { request });
+        }
         let BackingStore {
             memory,
             server_copy,

@@ -423,3 +423,4 @@ pub fn start_or_skip(builder: Builder) -> Option<XServer> {
 }
 
 pub mod leaks;
+pub mod proxy;
