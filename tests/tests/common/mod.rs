@@ -187,8 +187,13 @@ impl Scene {
 
     /// Resizes the window (ConfigureWindow) and applies a store's `resize` to the
     /// image: the top-left overlap is kept, the rest is black. The window's model is
-    /// reset to black until the next flush shows it.
+    /// reset to black (the server forgets a resized window's pixels and sends Expose)
+    /// until the store shows it again.
     pub fn resized(&mut self, image: &mut Vec<u32>, w: u32, h: u32) {
+        if (w, h) == (self.w, self.h) {
+            // The server neither forgets the window's pixels nor exposes it.
+            return;
+        }
         self.conn
             .configure_window(self.window, &ConfigureWindowAux::new().width(w).height(h))
             .unwrap();
@@ -206,9 +211,13 @@ impl Scene {
     }
 
     /// Reads the window back and compares with the model: how many pixels differ, and
-    /// the first one as (x, y, got, want).
+    /// the first one as (x, y, got, want). Only the part on the screen can be read
+    /// (`GetImage` of a window needs it visible); the window sits at the origin.
     pub fn mismatches(&self) -> (usize, Option<(usize, usize, u32, u32)>) {
         self.conn.sync().unwrap();
+        let root = &self.conn.setup().roots[0];
+        let vw = self.w.min(root.width_in_pixels.into()) as usize;
+        let vh = self.h.min(root.height_in_pixels.into()) as usize;
         let img = self
             .conn
             .get_image(
@@ -216,29 +225,30 @@ impl Scene {
                 self.window,
                 0,
                 0,
-                self.w as u16,
-                self.h as u16,
+                vw as u16,
+                vh as u16,
                 !0,
             )
             .unwrap()
             .reply()
             .unwrap();
         let mask = self.mask();
-        let (w, h) = (self.w as usize, self.h as usize);
-        let stride = img.data.len() / h;
+        let w = self.w as usize;
+        let stride = img.data.len() / vh;
         let mut bad = 0;
         let mut first = None;
-        for i in 0..w * h {
-            let (x, y) = (i % w, i / w);
+        for i in 0..vw * vh {
+            let (x, y) = (i % vw, i / vw);
+            let want = self.model[y * w + x];
             let (got, want) = if self.depth == 16 {
                 let at = y * stride + x * 2;
                 let got = u16::from_le_bytes([img.data[at], img.data[at + 1]]);
-                (u32::from(got), rgb565(self.model[i]))
+                (u32::from(got), rgb565(want))
             } else {
                 let at = y * stride + x * 4;
                 let px = &img.data[at..at + 4];
                 let got = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
-                (got & mask, self.model[i] & mask)
+                (got & mask, want & mask)
             };
             if got != want {
                 bad += 1;
@@ -265,4 +275,98 @@ pub fn rgb565(v: u32) -> u32 {
 
 pub fn region(rects: &[(i32, i32, u32, u32)]) -> Region {
     Region::from_rects(rects.iter().map(|&(x, y, w, h)| Rect::new(x, y, w, h)))
+}
+
+/// One thing a toolkit does to a store, as the soak and the bad-input tests drive it.
+/// Each paints and flushes what it touches, so the window must always equal the image.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Paint `region` with a pattern and flush it.
+    Paint(Region, u32),
+    /// Scroll `area` by (dx, dy), then paint and flush what scrolled in.
+    Scroll(Region, i32, i32),
+    /// Resize the window and the store (sizes out of range must be typed errors).
+    Resize(u32, u32),
+    /// The server forgets a rect of the window (`ClearArea` with exposures).
+    Expose(Rect),
+}
+
+impl Scene {
+    /// Does `op` on the store and the model; events are handled as a toolkit would.
+    pub fn apply(
+        &mut self,
+        store: &mut BackingStore<Arc<RustConnection>>,
+        image: &mut Vec<u32>,
+        op: &Op,
+    ) -> Result<(), xbs::Error> {
+        match op {
+            Op::Paint(region, seed) => {
+                self.paint(store, image, region, *seed);
+                store.flush(region)?;
+                self.shown(image, region);
+            }
+            Op::Scroll(area, dx, dy) => {
+                let exposed = store.scroll(area, *dx, *dy)?;
+                let expected = self.scrolled(image, area, *dx, *dy);
+                assert_eq!(exposed, expected, "scroll of {area:?} by {dx},{dy}");
+                self.paint(store, image, &exposed, dx.wrapping_add(*dy) as u32);
+                store.flush(&exposed)?;
+                self.shown(image, &exposed);
+            }
+            Op::Resize(w, h) => {
+                store.resize(*w, *h)?;
+                self.resized(image, *w, *h);
+            }
+            Op::Expose(r) => {
+                let c = Region::from(*r)
+                    .intersect_rect(Rect::new(0, 0, self.w, self.h))
+                    .bounds();
+                if !c.is_empty() {
+                    self.conn
+                        .clear_area(
+                            true,
+                            self.window,
+                            c.x as i16,
+                            c.y as i16,
+                            c.width as u16,
+                            c.height as u16,
+                        )
+                        .unwrap();
+                    self.blacken(c);
+                }
+            }
+        }
+        self.settle(store, image)
+    }
+
+    /// Sets `r` (inside the window) to black in the model, as `ClearArea` does.
+    fn blacken(&mut self, r: Rect) {
+        for y in r.y..r.y + r.height as i32 {
+            let row = y as usize * self.w as usize;
+            self.model[row + r.x as usize..row + (r.x + r.width as i32) as usize].fill(0);
+        }
+    }
+
+    /// Handles every event the server has sent by now: `Expose` is repaired by the
+    /// store, the rest goes to its `handle_event`.
+    pub fn settle(
+        &mut self,
+        store: &mut BackingStore<Arc<RustConnection>>,
+        image: &[u32],
+    ) -> Result<(), xbs::Error> {
+        self.conn.sync().unwrap();
+        while let Some(event) = self.conn.poll_for_event().unwrap() {
+            match event {
+                x11rb::protocol::Event::Expose(e) => {
+                    let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
+                    store.expose(&Region::from(r))?;
+                    self.shown(image, &Region::from(r));
+                }
+                other => {
+                    store.handle_event(&other);
+                }
+            }
+        }
+        Ok(())
+    }
 }
