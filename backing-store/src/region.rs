@@ -311,11 +311,19 @@ impl Region {
     /// The region moved by (dx, dy). Pixels pushed past the edge of the `i32` plane are
     /// dropped, never wrapped.
     pub fn translate(&self, dx: i32, dy: i32) -> Region {
-        let shift = |v: i32, d: i32| {
+        let mut clamped = false;
+        let mut shift = |v: i32, d: i32| {
             let s = i64::from(v) + i64::from(d);
-            i32::try_from(s.clamp(i64::from(i32::MIN), i64::from(i32::MAX))).unwrap_or(0)
+            i32::try_from(s).unwrap_or_else(|_| {
+                clamped = true;
+                if s < 0 {
+                    i32::MIN
+                } else {
+                    i32::MAX
+                }
+            })
         };
-        let mut boxes: Vec<Box> = self
+        let boxes: Vec<Box> = self
             .boxes
             .iter()
             .map(|b| Box {
@@ -324,15 +332,19 @@ impl Region {
                 x2: shift(b.x2, dx),
                 y2: shift(b.y2, dy),
             })
-            .filter(|b| b.x1 < b.x2 && b.y1 < b.y2)
             .collect();
-        // Clamping can squash rectangles onto the edge and break the banded form;
-        // rebuilding restores it (a plain shift keeps it and returns the same list).
-        if boxes.len() == self.boxes.len() && is_banded(&boxes) {
+        if !clamped {
+            // A plain shift keeps the canonical form: same bands, same spans.
             return Region { boxes };
         }
-        let rects: Vec<Rect> = boxes.drain(..).map(Box::to_rect).collect();
-        Region::from_rects(rects)
+        // Clamping squashes rectangles onto the edge: some vanish, bands whose spans
+        // become equal must merge. Rebuilding restores the canonical form.
+        Region::from_rects(
+            boxes
+                .into_iter()
+                .filter(|b| b.x1 < b.x2 && b.y1 < b.y2)
+                .map(Box::to_rect),
+        )
     }
 
     /// Adds `rect` to the region.
@@ -377,17 +389,6 @@ fn bounding(a: Rect, b: Rect) -> Rect {
         y2: a.y2.max(b.y2),
     }
     .to_rect()
-}
-
-fn is_banded(boxes: &[Box]) -> bool {
-    boxes.windows(2).all(|w| {
-        let (a, b) = (w[0], w[1]);
-        if a.y1 == b.y1 {
-            a.y2 == b.y2 && a.x2 < b.x1
-        } else {
-            a.y2 <= b.y1
-        }
-    })
 }
 
 /// The bands of a region: `(y1, y2, boxes of the band)`.
@@ -506,6 +507,18 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeSet;
+
+    /// Bands in order, rects in a band in order and not touching.
+    fn is_banded(boxes: &[Box]) -> bool {
+        boxes.windows(2).all(|w| {
+            let (a, b) = (w[0], w[1]);
+            if a.y1 == b.y1 {
+                a.y2 == b.y2 && a.x2 < b.x1
+            } else {
+                a.y2 <= b.y1
+            }
+        })
+    }
 
     /// The model: a region is the set of its pixels.
     fn pixels(r: &Region) -> BTreeSet<(i32, i32)> {
@@ -628,6 +641,22 @@ mod tests {
             Rect::new(-1, i32::MIN, i32::MAX as u32 + 1, u32::MAX)
         );
         assert!(Region::from(Rect::new(5, 5, 0, 9)).is_empty());
+    }
+
+    #[test]
+    fn translation_onto_the_edge_stays_canonical() {
+        // Found by `cargo fuzz run region`: two bands whose spans differ only past the
+        // plane's edge become equal when clamped there, and must merge, or equal
+        // regions compare unequal.
+        let a = Region::from_rects([
+            Rect::new(0, 0, 10, 5),
+            Rect::new(-5, 5, 20, 5),
+            Rect::new(-5, 10, 30, 5),
+        ]);
+        let moved = a.translate(i32::MAX - 12, 0);
+        let rebuilt = Region::from_rects(moved.rects());
+        assert_eq!(moved, rebuilt);
+        assert_eq!(moved.len(), 2, "{moved:?}");
     }
 
     #[test]
