@@ -18,6 +18,8 @@ mod convert;
 mod error;
 mod format;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod region;
 mod server;
 mod store;

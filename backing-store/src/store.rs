@@ -18,7 +18,7 @@ use crate::transport::{Target, Transport, Upload};
 use crate::{Error, Rect, Region};
 
 /// Pixels a merge of two upload rectangles may add before two requests are cheaper.
-const COALESCE_SLACK: u64 = 4096;
+pub(crate) const COALESCE_SLACK: u64 = 4096;
 
 /// Resizes in a row to less than a quarter of the image memory after which it shrinks.
 pub const SHRINK_AFTER: u32 = 8;
@@ -597,32 +597,14 @@ impl<C: Connection> BackingStore<C> {
     }
 
     fn scroll_now(&mut self, area: &Region, dx: i32, dy: i32) -> Result<Region, Error> {
-        let area = area.intersect_rect(self.image_rect());
-        if dx == 0 && dy == 0 {
-            return Ok(Region::new());
-        }
-        let dst = area.intersect(&area.translate(dx, dy));
-        let exposed = area.subtract(&dst);
+        let (dst, exposed) = scroll_plan(self.image_rect(), area, dx, dy);
         if dst.is_empty() {
             return Ok(exposed);
         }
         self.wait_if_busy(&dst)?;
-        // Order the rects so no copy overwrites the source of a later one: against the
-        // direction of motion (as a memmove picks its direction).
-        self.rects.clear();
-        self.rects.extend(dst.rects());
-        self.rects.sort_by_key(|r| {
-            (
-                if dy > 0 { -r.y } else { r.y },
-                if dx > 0 { -r.x } else { r.x },
-            )
-        });
         let stride = self.stride;
-        let rects = std::mem::take(&mut self.rects);
-        let pixels = self.paint_pixels();
-        for r in &rects {
-            copy_rect(pixels, stride, *r, dx, dy);
-        }
+        let mut rects = std::mem::take(&mut self.rects);
+        move_pixels(self.paint_pixels(), stride, &dst, dx, dy, &mut rects);
         self.rects = rects;
         // Order matters on the server too: the copies run in the same sequence. With a
         // server-side copy, move it, then show the moved part; else move the window.
@@ -921,6 +903,45 @@ fn allocate<C: Connection>(
                 );
             }
         }
+    }
+}
+
+/// What a scroll of `area` by (`dx`, `dy`) in an image of `image` does: the part of
+/// the clipped area that receives moved pixels, and the part that scrolled in (to be
+/// painted). Both are empty for a move by (0, 0).
+pub(crate) fn scroll_plan(image: Rect, area: &Region, dx: i32, dy: i32) -> (Region, Region) {
+    if dx == 0 && dy == 0 {
+        return (Region::new(), Region::new());
+    }
+    let area = area.intersect_rect(image);
+    let dst = area.intersect(&area.translate(dx, dy));
+    let exposed = area.subtract(&dst);
+    (dst, exposed)
+}
+
+/// Moves the pixels of `dst` (inside the image, as [`scroll_plan`] gives it) from
+/// `dst - (dx, dy)`, in 4-byte pixels with rows `stride` bytes apart. `rects` is
+/// scratch, left holding the rects in the order they were copied.
+pub(crate) fn move_pixels(
+    pixels: &mut [u8],
+    stride: usize,
+    dst: &Region,
+    dx: i32,
+    dy: i32,
+    rects: &mut Vec<Rect>,
+) {
+    // Order the rects so no copy overwrites the source of a later one: against the
+    // direction of motion (as a memmove picks its direction).
+    rects.clear();
+    rects.extend(dst.rects());
+    rects.sort_by_key(|r| {
+        (
+            if dy > 0 { -r.y } else { r.y },
+            if dx > 0 { -r.x } else { r.x },
+        )
+    });
+    for r in rects.iter() {
+        copy_rect(pixels, stride, *r, dx, dy);
     }
 }
 
