@@ -3,18 +3,39 @@
 //!
 //! - `cargo xtask demo [ARGS]`: runs the demo (release build). Without `$DISPLAY` the
 //!   demo starts a private Xvfb, so Xvfb is installed first if it is missing.
-//! - `cargo xtask test [ARGS]`: installs what the tests need (Xvfb) when it is missing,
-//!   then runs the whole test suite (`cargo test --workspace`, doc tests included).
+//! - `cargo xtask test [ARGS]`: installs what the tests need (Xvfb, valgrind) when it
+//!   is missing, then runs the whole test suite (`cargo test --workspace`, doc tests
+//!   included), then the memory-checker pass below. With ARGS (a test filter, say) it
+//!   runs only `cargo test --workspace ARGS`.
+//! - `cargo xtask valgrind`: the integration suites of xbs-shm and xbs, and the unit
+//!   tests of both, under `valgrind --error-exitcode=1` (invalid accesses and definite
+//!   leaks fail), in a CI-sized form: a shorter soak and fewer proptest cases.
 
 use std::env;
+use std::path::Path;
 use std::process::{exit, Command};
+use std::time::Instant;
+
+/// The integration tests of xbs-shm and xbs (in `tests/tests/`) the valgrind pass runs.
+const VALGRIND_TESTS: &[&str] = &[
+    "shm_segments",
+    "shm_faults",
+    "store",
+    "store_faults",
+    "store_inputs",
+    "server_loss",
+    "soak",
+];
 
 fn main() {
     let mut args = env::args().skip(1);
     let task = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     let result = match task.as_str() {
-        "test" => ensure_xvfb().and_then(|()| cargo(&["test", "--workspace"], &rest)),
+        "test" => ensure_xvfb()
+            .and_then(|()| cargo(&["test", "--workspace"], &rest))
+            .and_then(|()| if rest.is_empty() { valgrind() } else { Ok(()) }),
+        "valgrind" => ensure_xvfb().and_then(|()| valgrind()),
         "demo" => {
             let headless = env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
                 || rest.iter().any(|a| a == "--headless" || a == "bench");
@@ -22,7 +43,7 @@ fn main() {
             ready.and_then(|()| cargo(&["run", "--release", "-p", "xbs-demo", "--"], &rest))
         }
         _ => {
-            eprintln!("usage: cargo xtask test [cargo test args] | demo [demo args]");
+            eprintln!("usage: cargo xtask test [cargo test args] | valgrind | demo [demo args]");
             exit(2);
         }
     };
@@ -72,9 +93,21 @@ fn ensure_xvfb() -> Result<(), String> {
     if on_path("Xvfb") && missing.is_empty() {
         return Ok(());
     }
+    let mut packages = vec!["xvfb", "xauth"];
+    packages.extend(missing);
+    install(&packages)?;
+    if on_path("Xvfb") {
+        Ok(())
+    } else {
+        Err("installed xvfb but Xvfb is still not on PATH".into())
+    }
+}
+
+/// Installs Debian `packages` with apt-get, as root or through sudo.
+fn install(packages: &[&str]) -> Result<(), String> {
     eprintln!(
-        "xtask: installing what the tests need: xvfb {}",
-        missing.join(" ")
+        "xtask: installing what the tests need: {}",
+        packages.join(" ")
     );
     let is_root = Command::new("id")
         .arg("-u")
@@ -87,9 +120,9 @@ fn ensure_xvfb() -> Result<(), String> {
         &["sudo"]
     } else {
         return Err(format!(
-            "Xvfb or libraries are missing and this user cannot install them: \
-             run `apt-get install xvfb {}` as root",
-            missing.join(" ")
+            "these are missing and this user cannot install them: \
+             run `apt-get install {}` as root",
+            packages.join(" ")
         ));
     };
     let apt = |args: &[&str]| {
@@ -101,21 +134,96 @@ fn ensure_xvfb() -> Result<(), String> {
         run(&mut cmd)
     };
     apt(&["update", "-q"])?;
-    let mut args = vec![
-        "install",
-        "-y",
-        "-q",
-        "--no-install-recommends",
-        "xvfb",
-        "xauth",
-    ];
-    args.extend(RUNTIME_LIBS.iter().map(|&(_, pkg)| pkg));
-    apt(&args)?;
-    if on_path("Xvfb") {
-        Ok(())
-    } else {
-        Err("installed xvfb but Xvfb is still not on PATH".into())
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    apt(&args)
+}
+
+/// The valgrind pass: builds the test binaries, then runs each under memcheck.
+fn valgrind() -> Result<(), String> {
+    if !on_path("valgrind") {
+        install(&["valgrind"])?;
     }
+    let mut build = vec![
+        "test",
+        "--no-run",
+        "--message-format=json",
+        "-p",
+        "xbs-tests",
+    ];
+    for t in VALGRIND_TESTS {
+        build.extend(["--test", t]);
+    }
+    let mut binaries = test_binaries(&build)?;
+    binaries.extend(test_binaries(&[
+        "test",
+        "--no-run",
+        "--message-format=json",
+        "-p",
+        "xbs",
+        "-p",
+        "xbs-shm",
+        "--lib",
+    ])?);
+    let root = env::current_dir().map_err(|e| e.to_string())?;
+    for (binary, dir) in &binaries {
+        let started = Instant::now();
+        let name = Path::new(binary)
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        eprintln!("xtask: valgrind {name}");
+        run(Command::new("valgrind")
+            .args([
+                "-q",
+                "--error-exitcode=1",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+                "--show-leak-kinds=definite",
+            ])
+            .arg(binary)
+            .current_dir(root.join(dir))
+            // CI-sized: the soak and the proptests keep their shape, with fewer runs.
+            .env("XBS_SOAK_OPS", "300")
+            .env("PROPTEST_CASES", "32"))?;
+        eprintln!("xtask: valgrind {name}: clean, {:.0?}", started.elapsed());
+    }
+    Ok(())
+}
+
+/// Builds with `cargo <args>` and returns each test executable with the directory of
+/// its package (where cargo would run it).
+fn test_binaries(args: &[&str]) -> Result<Vec<(String, String)>, String> {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "building the test binaries failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let root = env::current_dir().map_err(|e| e.to_string())?;
+    let mut found = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(exe), Some(manifest)) =
+            (msg["executable"].as_str(), msg["manifest_path"].as_str())
+        else {
+            continue;
+        };
+        let dir = Path::new(manifest)
+            .parent()
+            .and_then(|d| d.strip_prefix(&root).ok())
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        found.push((exe.to_string(), dir));
+    }
+    Ok(found)
 }
 
 /// What the dynamic linker's cache lists (`ldconfig -p`), to find missing libraries.
