@@ -129,26 +129,31 @@ fn server_writes_segment(kind: Kind) {
 
 #[test]
 fn fd_segment_is_read_by_the_server() {
+    let _serial = leaks::serial();
     server_reads_segment(Kind::Fd);
 }
 
 #[test]
 fn sysv_segment_is_read_by_the_server() {
+    let _serial = leaks::serial();
     server_reads_segment(Kind::SysV);
 }
 
 #[test]
 fn fd_segment_is_written_by_the_server() {
+    let _serial = leaks::serial();
     server_writes_segment(Kind::Fd);
 }
 
 #[test]
 fn sysv_segment_is_written_by_the_server() {
+    let _serial = leaks::serial();
     server_writes_segment(Kind::SysV);
 }
 
 #[test]
 fn read_only_segment_refuses_server_writes() {
+    let _serial = leaks::serial();
     // S12: a read-only attach means the server cannot write into our memory.
     let server = XServer::start().unwrap();
     let (conn, screen) = server.connect().unwrap();
@@ -165,6 +170,7 @@ fn read_only_segment_refuses_server_writes() {
 
 #[test]
 fn probe_default_server_finds_everything() {
+    let _serial = leaks::serial();
     let server = XServer::start().unwrap();
     let (conn, _) = server.connect().unwrap();
     let report = xbs_shm::probe_report(&conn).unwrap();
@@ -180,6 +186,7 @@ fn probe_default_server_finds_everything() {
 
 #[test]
 fn probe_without_mit_shm_finds_nothing() {
+    let _serial = leaks::serial();
     let server = XServer::builder().without_shm().start().unwrap();
     let (conn, _) = server.connect().unwrap();
     let report = xbs_shm::probe_report(&conn).unwrap();
@@ -190,11 +197,13 @@ fn probe_without_mit_shm_finds_nothing() {
     assert!(matches!(err, Error::NoExtension), "{err}");
     let err = Segment::new(&conn, 4096, Kind::SysV, Access::ReadOnly).unwrap_err();
     assert!(matches!(err, Error::NoExtension), "{err}");
+    // Every test here holds `leaks::serial`, so no other test's segment is counted.
     assert_eq!(leaks::sysv_segments(), 0);
 }
 
 #[test]
 fn probe_over_tcp_finds_neither_mechanism() {
+    let _serial = leaks::serial();
     let server = XServer::builder().tcp().start().unwrap();
     let (conn, _) = server.connect().unwrap();
     let report = xbs_shm::probe_report(&conn).unwrap();
@@ -209,6 +218,7 @@ fn probe_over_tcp_finds_neither_mechanism() {
 
 #[test]
 fn probe_in_other_ipc_namespace_keeps_fd_passing() {
+    let _serial = leaks::serial();
     let Some(server) = start_or_skip(XServer::builder().private_ipc()) else {
         return;
     };
@@ -223,6 +233,7 @@ fn probe_in_other_ipc_namespace_keeps_fd_passing() {
 
 #[test]
 fn sizes_out_of_range_are_typed_errors() {
+    let _serial = leaks::serial();
     let server = XServer::start().unwrap();
     let (conn, _) = server.connect().unwrap();
     for kind in [Kind::Fd, Kind::SysV] {
@@ -247,6 +258,7 @@ fn sizes_out_of_range_are_typed_errors() {
 
 #[test]
 fn sysv_segment_is_removed_while_still_attached() {
+    let _serial = leaks::serial();
     // S2: right after the checked attach, the id is marked IPC_RMID, so the segment
     // cannot outlive this process even if it is killed now.
     let server = XServer::start().unwrap();
@@ -274,6 +286,7 @@ fn sysv_segment_is_removed_while_still_attached() {
 
 #[test]
 fn segments_work_over_an_arc_connection() {
+    let _serial = leaks::serial();
     let server = XServer::start().unwrap();
     let (conn, _) = server.connect().unwrap();
     let conn = std::sync::Arc::new(conn);
