@@ -214,17 +214,11 @@ impl<C: Connection> XbsRunner<C> {
     fn new(
         conn: C,
         size: (u32, u32),
-        transport: Option<Transport>,
+        options: Options,
+        label: String,
     ) -> Result<Self, Box<dyn Error>> {
         let mut window = make_window(Arc::new(conn), size)?;
-        window.attach_store(Options {
-            transport,
-            ..Options::default()
-        })?;
-        let label = match transport {
-            None => "xbs".to_string(),
-            Some(t) => format!("xbs-{}", t.name()),
-        };
+        window.attach_store(options)?;
         Ok(XbsRunner {
             window,
             size,
@@ -546,25 +540,40 @@ struct Lane {
 fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
     let mut lanes: Vec<Result<Box<dyn Runner>, (String, String)>> = Vec::new();
     let name = |t: Option<Transport>| t.map_or("xbs".into(), |t| format!("xbs-{}", t.name()));
-    let xbs = |t: Option<Transport>| {
+    let with = |options: Options, label: String| {
         server
             .connect()
             .map_err(|e| e.into())
-            .and_then(|(conn, _)| XbsRunner::new(conn, s.size, t))
+            .and_then(|(conn, _)| XbsRunner::new(conn, s.size, options, label.clone()))
             .map(|r| Box::new(r) as Box<dyn Runner>)
-            .map_err(|e| (name(t), e.to_string()))
+            .map_err(|e| (label, e.to_string()))
+    };
+    let xbs = |t: Option<Transport>| {
+        let options = Options {
+            transport: t,
+            ..Options::default()
+        };
+        with(options, name(t))
     };
     lanes.push(xbs(None));
+    if matches!(s.work, Work::Expose | Work::Scroll) {
+        // The option made for these: a pixmap of the window kept on the server, so
+        // Expose and scroll are server-side copies with no upload.
+        let options = Options {
+            server_copy: true,
+            ..Options::default()
+        };
+        lanes.push(with(options, "xbs-server-copy".into()));
+    }
     // The same on libxcb, the connection softbuffer uses.
     lanes.push(
         std::ffi::CString::new(server.display_name())
             .map_err(|e| e.into())
             .and_then(|d| XCBConnection::connect(Some(&d)).map_err(|e| e.into()))
-            .and_then(|(conn, _)| XbsRunner::new(conn, s.size, None))
-            .map(|mut r| {
-                r.label = "xbs-xcb".into();
-                Box::new(r) as Box<dyn Runner>
+            .and_then(|(conn, _)| {
+                XbsRunner::new(conn, s.size, Options::default(), "xbs-xcb".into())
             })
+            .map(|r| Box::new(r) as Box<dyn Runner>)
             .map_err(|e: Box<dyn Error>| ("xbs-xcb".to_string(), e.to_string())),
     );
     if !s.wire && s.work != Work::ResizeStorm {
