@@ -8,9 +8,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{pattern, scene};
+use common::{pattern, scene, Scene};
 use xbs::{BackingStore, Error, Options, Rect, Region, Transport};
 use xbs_tests::leaks;
+use xbs_tests::proxy::Proxy;
 use xbs_tests::XServer;
 
 /// No hang: far above anything a live server takes, far below a stuck test.
@@ -35,11 +36,23 @@ fn settled(before: &(usize, Vec<String>)) -> (usize, Vec<String>) {
     }
 }
 
-fn options(transport: Transport) -> Options {
-    Options {
+type Store = BackingStore<x11rb::rust_connection::RustConnection>;
+
+/// A store on `transport` for `sc`'s window, over a proxied connection, with the whole
+/// image painted `pixel` (not flushed).
+fn proxied_store(server: &XServer, sc: &Scene, transport: Transport, pixel: u32) -> (Store, Proxy) {
+    let (conn, _, proxy) = server.connect_through_proxy().unwrap();
+    let options = Options {
         transport: Some(transport),
         server_copy: false,
-    }
+    };
+    let mut store = BackingStore::new(conn, sc.window, options).unwrap();
+    let all = Rect::new(0, 0, sc.w, sc.h);
+    store
+        .begin_paint(&Region::from(all))
+        .unwrap()
+        .fill(all, pixel);
+    (store, proxy)
 }
 
 #[test]
@@ -51,12 +64,7 @@ fn server_gone_mid_flush_gives_errors_and_keeps_nothing() {
     let all = Region::from(Rect::new(0, 0, 1000, 800));
     for transport in [Transport::PutImage, Transport::ShmFd, Transport::ShmSysV] {
         let before = ours();
-        let (conn, _, proxy) = server.connect_through_proxy().unwrap();
-        let mut store = BackingStore::new(conn, sc.window, options(transport)).unwrap();
-        store
-            .begin_paint(&all)
-            .unwrap()
-            .fill(Rect::new(0, 0, 1000, 800), 0xff80_4020);
+        let (mut store, proxy) = proxied_store(&server, &sc, transport, 0xff80_4020);
         store.flush(&all).unwrap();
         // The next flush is cut inside its bytes: in the first band of put-image (3.2 MB
         // in all), in the second request of the shm transports.
@@ -121,12 +129,7 @@ fn disconnect_with_a_completion_outstanding_fails_begin_paint_in_bounded_time() 
     let all = Region::from(Rect::new(0, 0, 300, 200));
     for transport in [Transport::ShmFd, Transport::ShmSysV] {
         let before = ours();
-        let (conn, _, proxy) = server.connect_through_proxy().unwrap();
-        let mut store = BackingStore::new(conn, sc.window, options(transport)).unwrap();
-        store
-            .begin_paint(&all)
-            .unwrap()
-            .fill(Rect::new(0, 0, 300, 200), 0xff00_ff00);
+        let (mut store, proxy) = proxied_store(&server, &sc, transport, 0xff00_ff00);
         // The server reads the flush, but its completion and the marker's reply never
         // reach us; then it disconnects.
         proxy.hold_server();
