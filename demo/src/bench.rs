@@ -24,7 +24,7 @@ pub struct BenchArgs {
     pub quick: bool,
     pub json: Option<PathBuf>,
     pub svg: Option<PathBuf>,
-    /// Only scenarios whose name contains this.
+    /// Only the scenario of this name, or if none has it, those whose name contains it.
     pub filter: Option<String>,
 }
 
@@ -652,12 +652,15 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
     let gbps = memcpy_gbps();
     println!("memcpy: {gbps:.1} GB/s; {rounds} rounds, median reported");
     let mut outcomes = Vec::new();
+    // `--only NAME`: the scenario of that exact name, else every one whose name
+    // contains NAME.
+    let exact = |f: &String| SCENARIOS.iter().any(|s| s.name == f.as_str());
     let selected: Vec<&Scenario> = SCENARIOS
         .iter()
-        .filter(|s| {
-            args.filter
-                .as_ref()
-                .is_none_or(|f| s.name.contains(f.as_str()))
+        .filter(|s| match &args.filter {
+            None => true,
+            Some(f) if exact(f) => s.name == f.as_str(),
+            Some(f) => s.name.contains(f.as_str()),
         })
         .collect();
     let mut shm_server = None;
