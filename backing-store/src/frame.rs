@@ -45,7 +45,9 @@ impl Frame<'_> {
         self.region
     }
 
-    /// The whole image, `stride * height` bytes.
+    /// The whole image, `stride * height` bytes. Outside [`Frame::region`], pixels
+    /// that a resize added and nothing has painted or shown yet hold unspecified
+    /// values (this store's own older pixels) until they are.
     pub fn pixels_mut(&mut self) -> &mut [u8] {
         self.pixels
     }

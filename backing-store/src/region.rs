@@ -103,9 +103,22 @@ impl Box {
 /// assert_eq!(a.intersect(&b), Region::from(Rect::new(5, 5, 5, 5)));
 /// assert_eq!(a.subtract(&b).rects().count(), 2);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
 pub struct Region {
     boxes: Vec<Box>,
+}
+
+impl Clone for Region {
+    fn clone(&self) -> Self {
+        Region {
+            boxes: self.boxes.clone(),
+        }
+    }
+
+    /// Reuses this region's memory: no allocation once it has held as many rects.
+    fn clone_from(&mut self, source: &Self) {
+        self.boxes.clone_from(&source.boxes);
+    }
 }
 
 impl From<Rect> for Region {

@@ -107,8 +107,9 @@ impl<C: Connection> Memory<C> {
 ///    nothing waits for the server unless the paint overlaps pixels it is still reading.
 /// 3. Scrolling: [`scroll`](Self::scroll) moves what is on the window and returns the
 ///    strip that scrolled in; paint and flush only that.
-/// 4. Events: `Expose` → [`expose`](Self::expose) (repaired from retained pixels, no
-///    repaint), `ConfigureNotify` → [`resize`](Self::resize), anything else →
+/// 4. Events: `Expose` → [`expose_at`](Self::expose_at) with the event's sequence
+///    number (repaired from retained pixels, no repaint, and nothing a later flush has
+///    sent already), `ConfigureNotify` → [`resize`](Self::resize), anything else →
 ///    [`handle_event`](Self::handle_event), which takes the store's own events
 ///    (`ShmCompletion`, `GraphicsExposure`) and returns `false` for the rest.
 ///
@@ -148,11 +149,11 @@ impl<C: Connection> Memory<C> {
 /// // and the store takes its own events (ShmCompletion, GraphicsExposure).
 /// # conn.clear_area(true, window, 0, 0, 50, 50)?;
 /// # conn.get_input_focus()?.reply()?;
-/// while let Some(event) = conn.poll_for_event()? {
+/// while let Some((event, sequence)) = conn.poll_for_event_with_sequence()? {
 ///     match event {
 ///         Event::Expose(e) => {
 ///             let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
-///             store.expose(&Region::from(r))?;
+///             store.expose_at(&Region::from(r), sequence)?;
 ///         }
 ///         Event::ConfigureNotify(e) => store.resize(e.width.into(), e.height.into())?,
 ///         other => {
@@ -206,12 +207,19 @@ pub struct BackingStore<C: Connection> {
     busy: Busy,
     /// Scratch for clipping the caller's region (reused: no allocation per frame).
     clip: Region,
+    /// Pixels that read as black but are not zeroed yet: what a resize added. They are
+    /// zeroed when first painted, flushed or scrolled, and never when repainted
+    /// ([`begin_repaint`](BackingStore::begin_repaint)), so a toolkit that repaints a
+    /// grown window writes each new pixel once.
+    blank: Region,
     /// Sequence number (low 16 bits) of the last `ShmPutImage` that asked for completion.
     completion_seq: Option<u16>,
     /// The `GetInputFocus` sent after the last shm flush, whose reply is not read yet.
     marker: Marker<C>,
     paint_region: Region,
     rects: Vec<Rect>,
+    /// What the last flushes showed, for [`expose_at`](Self::expose_at).
+    shown: Shown,
     /// Resizes in a row that left most of the memory unused.
     small_streak: u32,
     /// The request during which the connection was lost; every call fails after it.
@@ -326,7 +334,9 @@ impl<C: Connection> BackingStore<C> {
             forced,
             busy: Busy::default(),
             clip: Region::new(),
+            blank: Region::new(),
             completion_seq: None,
+            shown: Shown::default(),
             marker,
             paint_region: Region::new(),
             rects: Vec::new(),
@@ -418,6 +428,32 @@ impl<C: Connection> BackingStore<C> {
         }
     }
 
+    /// Zeroes the pixels of `region` that a resize added and nothing has written yet.
+    /// They were never flushed since, so the server is not reading them.
+    fn unblank(&mut self, region: &Region) {
+        if self.blank.is_empty() || !self.blank.intersects(region) {
+            return;
+        }
+        let zero = self.blank.intersect(region);
+        let stride = self.stride;
+        let pixels = self.paint_pixels();
+        for r in zero.rects() {
+            // Blank rects lie inside the image: resizes clip them to it.
+            let (x, w) = (r.x as usize * 4, r.width as usize * 4);
+            for row in r.y as usize..r.y as usize + r.height as usize {
+                pixels[row * stride + x..][..w].fill(0);
+            }
+        }
+        self.forget_blank(region);
+    }
+
+    /// The app will write every pixel of `region`: none of it needs zeroing any more.
+    fn forget_blank(&mut self, region: &Region) {
+        if !self.blank.is_empty() && self.blank.intersects(region) {
+            self.blank = self.blank.subtract(region);
+        }
+    }
+
     /// `Err` once the connection has been lost: the store can only be dropped.
     fn alive(&self) -> Result<(), Error> {
         match self.lost {
@@ -470,11 +506,33 @@ impl<C: Connection> BackingStore<C> {
 
     /// Lends the image for painting `region` (clipped to the image). Waits only when
     /// the region overlaps pixels the server may still be reading (SECURITY.md S13).
+    /// The region's pixels are what the store holds: what was painted there before, or
+    /// black where a resize added them, so the app may paint only part of it or blend.
     pub fn begin_paint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
+        self.lend(region, false)
+    }
+
+    /// Like [`begin_paint`](Self::begin_paint), for a paint that writes every pixel of
+    /// `region`, as toolkits do after a resize: pixels a resize added are not blackened
+    /// first, so each is written once instead of twice. Where a resize added them, the
+    /// frame's pixels in `region` start unspecified (this store's own older pixels,
+    /// never another process's); painting only part of `region` shows such pixels.
+    pub fn begin_repaint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
+        self.lend(region, true)
+    }
+
+    fn lend(&mut self, region: &Region, repaint: bool) -> Result<Frame<'_>, Error> {
         self.alive()?;
         let mut clipped = std::mem::take(&mut self.paint_region);
         region.intersect_rect_into(self.image_rect(), &mut clipped);
         let waited = self.wait_if_busy(&clipped);
+        if waited.is_ok() {
+            if repaint {
+                self.forget_blank(&clipped);
+            } else {
+                self.unblank(&clipped);
+            }
+        }
         self.paint_region = clipped;
         self.noted(waited)?;
         let len = self.stride * self.height as usize;
@@ -507,6 +565,11 @@ impl<C: Connection> BackingStore<C> {
             return Ok(());
         }
         self.clip.coalesced(COALESCE_SLACK, &mut self.rects);
+        if !self.blank.is_empty() {
+            // What is sent, slack between merged rects included, must read as black.
+            let sent = Region::from_rects(self.rects.iter().copied());
+            self.unblank(&sent);
+        }
         if let Some(conv) = self.converter {
             // Converting overwrites staging memory the server may still be reading.
             let memory = self.memory.get();
@@ -524,12 +587,19 @@ impl<C: Connection> BackingStore<C> {
         let memory = self.memory.get_mut();
         let last = self.rects.len() - 1;
         let mut last_seq = 0;
+        let mut first_seq = 0;
         for (i, &r) in self.rects.iter().enumerate() {
             let sent = memory.put(conn, &target, r, i == last)?;
             self.stats.bytes_uploaded += sent.bytes;
             self.stats.requests += sent.requests;
             last_seq = sent.sequence;
+            if i == 0 {
+                // A put's requests are numbered in a row (fewer if another thread's
+                // requests came between, which only makes this bound lower: safe).
+                first_seq = (sent.sequence + 1).saturating_sub(sent.requests.max(1));
+            }
         }
+        self.shown.record(first_seq, &self.clip);
         if memory.reads_later() {
             // Events carry the low 16 bits of the sequence number of their request.
             self.completion_seq = Some(last_seq as u16);
@@ -558,6 +628,24 @@ impl<C: Connection> BackingStore<C> {
     pub fn expose(&mut self, region: &Region) -> Result<(), Error> {
         self.alive()?;
         let result = self.expose_now(region);
+        self.noted(result)
+    }
+
+    /// Repairs an Expose that the server sent with sequence number `sequence` (the full
+    /// number x11rb reports with the event: `poll_for_event_with_sequence`). Like
+    /// [`expose`](Self::expose), less what a flush sent after that request has
+    /// repainted already: after a resize or an unmap, the server's Expose usually
+    /// arrives after the app has painted and flushed the new area, and sending it a
+    /// second time would double the upload. The event pump of `xbs-window` calls this
+    /// on its own.
+    ///
+    /// Only the store's own flushes count, and a scroll forgets them (it moves the
+    /// window's pixels); anything else the app draws on the window behind the store's
+    /// back (`ClearArea`, say) must be repaired with [`expose`](Self::expose).
+    pub fn expose_at(&mut self, region: &Region, sequence: u64) -> Result<(), Error> {
+        self.alive()?;
+        let left = self.shown.unrepaired(region, sequence);
+        let result = self.expose_now(&left);
         self.noted(result)
     }
 
@@ -602,6 +690,10 @@ impl<C: Connection> BackingStore<C> {
             return Ok(exposed);
         }
         self.wait_if_busy(&dst)?;
+        // The window's pixels move: what the flushes showed is no longer where it was.
+        self.shown.forget();
+        // Pixels not zeroed yet must not move as they are (blank lies inside the image).
+        self.unblank(area);
         let stride = self.stride;
         let mut rects = std::mem::take(&mut self.rects);
         move_pixels(self.paint_pixels(), stride, &dst, dx, dy, &mut rects);
@@ -622,7 +714,9 @@ impl<C: Connection> BackingStore<C> {
     }
 
     /// Resizes the image to `width` × `height`, keeping the content that still lies
-    /// inside (anchored top-left); new pixels are black.
+    /// inside (anchored top-left); new pixels are black. They are zeroed lazily, when
+    /// painted, flushed or scrolled; a [`begin_repaint`](Self::begin_repaint) over them
+    /// skips that, so a toolkit repainting the new size writes each pixel once.
     ///
     /// The memory is kept whenever the new size fits. It grows by half again as much
     /// when it must grow, and shrinks to fit only after [`SHRINK_AFTER`] resizes in a
@@ -692,8 +786,12 @@ impl<C: Connection> BackingStore<C> {
             new_stride: stride,
             width: self.width.min(width) as usize * 4,
             rows: self.height.min(height) as usize,
-            height: height as usize,
         };
+        // Pixels outside the kept block read as black from now on; they are zeroed
+        // only if something reads them before the app repaints them.
+        let kept = Rect::new(0, 0, self.width.min(width), self.height.min(height));
+        let added = Region::from(Rect::new(0, 0, width, height)).subtract(&Region::from(kept));
+        let blank = self.blank.intersect_rect(kept).union(&added);
         match (&mut self.canvas, fresh_canvas) {
             (Some(canvas), Some(mut fresh)) => {
                 keep.copy(canvas, &mut fresh);
@@ -728,6 +826,7 @@ impl<C: Connection> BackingStore<C> {
         self.height = height;
         self.stride = stride;
         self.server_stride = server_stride;
+        self.blank = blank;
         self.busy.clear();
         Ok(())
     }
@@ -809,6 +908,44 @@ impl<C: Connection> Marker<C> {
 impl<C: Connection> Drop for Marker<C> {
     fn drop(&mut self) {
         self.discard();
+    }
+}
+
+/// The regions the last [`Shown::KEPT`] flushes sent, each with (a lower bound of) the
+/// sequence number of its first request. An Expose the server sent before that request
+/// was processed is repaired there already. The regions' memory is reused.
+#[derive(Default)]
+struct Shown {
+    recent: [(u64, Region); Shown::KEPT],
+    next: usize,
+}
+
+impl Shown {
+    const KEPT: usize = 4;
+
+    fn record(&mut self, first_seq: u64, region: &Region) {
+        let slot = &mut self.recent[self.next];
+        slot.0 = first_seq;
+        slot.1.clone_from(region);
+        self.next = (self.next + 1) % Self::KEPT;
+    }
+
+    /// Sequence 0 is never sent (numbering starts at 1), so nothing is newer than it.
+    fn forget(&mut self) {
+        for slot in &mut self.recent {
+            slot.0 = 0;
+        }
+    }
+
+    /// `region` less what flushes sent wholly after request `sequence` showed.
+    fn unrepaired(&self, region: &Region, sequence: u64) -> Region {
+        let mut left = region.clone();
+        for (first, shown) in &self.recent {
+            if *first > sequence && !left.is_empty() && left.intersects(shown) {
+                left = left.subtract(shown);
+            }
+        }
+        left
     }
 }
 
@@ -977,22 +1114,19 @@ struct Keep {
     /// Bytes of each kept row, and kept rows.
     width: usize,
     rows: usize,
-    /// Rows of the new image.
-    height: usize,
 }
 
 impl Keep {
-    /// Copies the kept block from `src` into the zeroed `dst` of the new size.
+    /// Copies the kept block from `src` into `dst` of the new size.
     fn copy(&self, src: &[u8], dst: &mut [u8]) {
         for row in 0..self.rows {
             dst[row * self.new_stride..][..self.width]
                 .copy_from_slice(&src[row * self.old_stride..][..self.width]);
         }
-        self.clear_outside(dst);
     }
 
-    /// Re-lays the kept block out for the new stride in the same memory, and blackens
-    /// the rest.
+    /// Re-lays the kept block out for the new stride in the same memory; the rest is
+    /// left as it is (the store's `blank` region).
     fn in_place(&self, pixels: &mut [u8]) {
         let (old, new, keep) = (self.old_stride, self.new_stride, self.width);
         if new > old {
@@ -1004,15 +1138,5 @@ impl Keep {
                 pixels.copy_within(row * old..row * old + keep, row * new);
             }
         }
-        self.clear_outside(pixels);
-    }
-
-    /// Blackens everything of the new image outside the kept block.
-    fn clear_outside(&self, pixels: &mut [u8]) {
-        let stride = self.new_stride;
-        for row in 0..self.rows {
-            pixels[row * stride + self.width..(row + 1) * stride].fill(0);
-        }
-        pixels[self.rows * stride..self.height * stride].fill(0);
     }
 }

@@ -553,3 +553,188 @@ fn works_over_libxcb_on_every_transport() {
         store.close().unwrap();
     }
 }
+
+/// Sends `ClearArea` with exposures over `r` (the server forgets those pixels) and
+/// blackens them in the model; returns the request's sequence number.
+fn clear(sc: &mut common::Scene, r: Rect) -> u64 {
+    let seq = sc
+        .conn
+        .clear_area(
+            true,
+            sc.window,
+            r.x as i16,
+            r.y as i16,
+            r.width as u16,
+            r.height as u16,
+        )
+        .unwrap()
+        .sequence_number();
+    sc.blacken(r);
+    seq
+}
+
+/// The Expose events now queued, merged, with the highest sequence number among them;
+/// other events go to the store.
+fn exposed(sc: &common::Scene, store: &mut BackingStore<Arc<RustConnection>>) -> (Region, u64) {
+    sc.conn.sync().unwrap();
+    let (mut region, mut last) = (Region::new(), 0);
+    while let Some((event, seq)) = sc.conn.poll_for_event_with_sequence().unwrap() {
+        match event {
+            Event::Expose(e) => {
+                region.add_rect(Rect::new(
+                    e.x.into(),
+                    e.y.into(),
+                    e.width.into(),
+                    e.height.into(),
+                ));
+                last = last.max(seq);
+            }
+            other => {
+                store.handle_event(&other);
+            }
+        }
+    }
+    (region, last)
+}
+
+#[test]
+fn expose_at_skips_only_what_a_later_flush_showed() {
+    let server = XServer::start().unwrap();
+    for transport in [Transport::ShmFd, Transport::PutImage] {
+        for server_copy in [false, true] {
+            let what = format!("{transport:?} server_copy={server_copy}");
+            let mut sc = scene(&server, 200, 100, false);
+            let mut store = sc.store_with(transport, server_copy);
+            let mut image = vec![0u32; 200 * 100];
+            let all = region(&[(0, 0, 200, 100)]);
+            let left = Rect::new(0, 0, 100, 100);
+            let top_left = region(&[(0, 0, 100, 50)]);
+            sc.paint(&mut store, &mut image, &all, 1);
+            store.flush(&all).unwrap();
+            sc.shown(&image, &all);
+            let uploaded = |store: &BackingStore<_>| store.stats().bytes_uploaded;
+
+            // The server forgets the left half after the last flush: all of it is
+            // repaired.
+            let seq = clear(&mut sc, left);
+            let (lost, at) = exposed(&sc, &mut store);
+            assert_eq!((lost.bounds(), at), (left, seq), "{what}");
+            let before = uploaded(&store);
+            store.expose_at(&lost, at).unwrap();
+            sc.shown(&image, &lost);
+            if !server_copy {
+                assert_eq!(uploaded(&store) - before, 100 * 100 * 4, "{what}");
+            }
+            sc.check(&format!("{what}: an Expose after the flushes"));
+
+            // The app flushes the top-left quarter before it reads the Expose: only
+            // the rest of the half is repaired.
+            clear(&mut sc, left);
+            sc.paint(&mut store, &mut image, &top_left, 2);
+            store.flush(&top_left).unwrap();
+            sc.shown(&image, &top_left);
+            let (lost, at) = exposed(&sc, &mut store);
+            let before = uploaded(&store);
+            store.expose_at(&lost, at).unwrap();
+            sc.shown(&image, &lost);
+            if !server_copy {
+                assert_eq!(uploaded(&store) - before, 100 * 50 * 4, "{what}");
+            }
+            sc.check(&format!("{what}: an Expose overtaken by a flush"));
+
+            // The same, but a scroll moves the window's pixels in between (up 10: the
+            // cleared rows 50..60 of the left half come up into the flushed quarter).
+            // The store forgets the flushes before the scroll and repairs the half, but
+            // for the strip flushed after it (rows 90..100).
+            clear(&mut sc, left);
+            sc.paint(&mut store, &mut image, &top_left, 3);
+            store.flush(&top_left).unwrap();
+            sc.shown(&image, &top_left);
+            let strip = store.scroll(&all, 0, -10).unwrap();
+            assert_eq!(strip, sc.scrolled(&mut image, &all, 0, -10));
+            sc.paint(&mut store, &mut image, &strip, 4);
+            store.flush(&strip).unwrap();
+            sc.shown(&image, &strip);
+            let (lost, at) = exposed(&sc, &mut store);
+            let before = uploaded(&store);
+            store.expose_at(&lost, at).unwrap();
+            sc.shown(&image, &lost);
+            if !server_copy {
+                assert_eq!(uploaded(&store) - before, 100 * 90 * 4, "{what}");
+            }
+            sc.check(&format!(
+                "{what}: an Expose overtaken by a flush and a scroll"
+            ));
+        }
+    }
+}
+
+#[test]
+fn pixels_a_resize_adds_read_black_until_repainted() {
+    let server = XServer::start().unwrap();
+    for transport in [Transport::ShmFd, Transport::PutImage] {
+        let what = format!("{transport:?}");
+        let mut sc = scene(&server, 200, 100, false);
+        let mut store = sc.store(transport);
+        let mut image = vec![0u32; 200 * 100];
+        let all = region(&[(0, 0, 200, 100)]);
+        // Fills the memory with a pattern, then shrinks and grows back: the memory is
+        // kept, and outside the kept 50x40 block it still holds the old pattern. The
+        // Expose of the resize is left queued: repairing it would blacken everything.
+        let regrow = |sc: &mut common::Scene,
+                      store: &mut BackingStore<Arc<RustConnection>>,
+                      image: &mut Vec<u32>,
+                      seed| {
+            sc.paint(store, image, &all, seed);
+            store.flush(&all).unwrap();
+            sc.shown(image, &all);
+            store.resize(50, 40).unwrap();
+            sc.resized(image, 50, 40);
+            store.resize(200, 100).unwrap();
+            sc.resized(image, 200, 100);
+        };
+
+        // Shown without a paint (the Expose of the resize, then a flush of all).
+        regrow(&mut sc, &mut store, &mut image, 1);
+        store.flush(&all).unwrap();
+        sc.shown(&image, &all);
+        sc.settle(&mut store, &image).unwrap();
+        sc.check(&format!("{what}: flushed after a resize"));
+        assert_eq!(store.stats().allocations, 1, "{what}: the memory was kept");
+
+        // A paint reads black where the resize added pixels.
+        regrow(&mut sc, &mut store, &mut image, 2);
+        let part = region(&[(40, 30, 100, 50)]);
+        {
+            let mut frame = store.begin_paint(&part).unwrap();
+            let stride = frame.stride();
+            let px = frame.pixels_mut();
+            for r in part.rects() {
+                for y in r.y..r.y + r.height as i32 {
+                    for x in r.x..r.x + r.width as i32 {
+                        let at = y as usize * stride + x as usize * 4;
+                        let v = u32::from_ne_bytes(px[at..at + 4].try_into().unwrap());
+                        let want = image[y as usize * 200 + x as usize];
+                        assert_eq!(v & 0xff_ffff, want & 0xff_ffff, "{what}: at {x},{y}");
+                    }
+                }
+            }
+        }
+        sc.settle(&mut store, &image).unwrap();
+
+        // A repaint writes its region; the rest of what was added still reads black,
+        // also through a scroll.
+        regrow(&mut sc, &mut store, &mut image, 3);
+        let band = region(&[(0, 60, 200, 20)]);
+        sc.paint_with(&mut store, &mut image, &band, 4, true);
+        store.flush(&band).unwrap();
+        sc.shown(&image, &band);
+        let strip = store.scroll(&all, 7, -9).unwrap();
+        assert_eq!(strip, sc.scrolled(&mut image, &all, 7, -9));
+        sc.paint(&mut store, &mut image, &strip, 5);
+        store.flush(&all).unwrap();
+        sc.shown(&image, &all);
+        sc.settle(&mut store, &image).unwrap();
+        sc.check(&format!("{what}: repainted in part, scrolled, flushed"));
+    }
+}

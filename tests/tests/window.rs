@@ -423,3 +423,91 @@ fn scale_factor_follows_xft_dpi() {
         window.scale_factor()
     );
 }
+
+#[test]
+fn set_size_runs_ahead_of_configure_notify_and_uploads_once() {
+    let server = XServer::start().unwrap();
+    let (conn, screen) = server.connect().unwrap();
+    let conn = Arc::new(conn);
+    let mut window = Window::builder()
+        .size(300, 200)
+        .build(conn.clone(), screen)
+        .unwrap();
+    window.attach_store(Options::default()).unwrap();
+    window.map().unwrap();
+    pump_until(&mut window, |e| matches!(e, WindowEvent::Expose(_)));
+    let mut painted = 0u64;
+    let start = window.store().unwrap().stats().bytes_uploaded;
+    // A storm between small and large, as a toolkit's live resize does: set the size,
+    // repaint all of it, flush, and take the events. Each step sets a size it then
+    // replaces at once, so the ConfigureNotify of that first size always arrives after
+    // the next size was set (in a real storm, it does whenever the server lags).
+    for i in 0..40u32 {
+        let (w, h) = if i % 2 == 0 {
+            (60 + i, 50 + i)
+        } else {
+            (280 - i, 190 - i)
+        };
+        window.set_size(h, w).unwrap();
+        window.set_size(w, h).unwrap();
+        let all = Region::from(Rect::new(0, 0, w, h));
+        let color = 0xff00_0000 | (i * 0x0001_0305);
+        window
+            .store_mut()
+            .unwrap()
+            .begin_repaint(&all)
+            .unwrap()
+            .fill(Rect::new(0, 0, w, h), color);
+        window.flush(&all).unwrap();
+        painted += u64::from(w * h * 4);
+        sync(&*conn);
+        while let Some(e) = window.poll_event().unwrap() {
+            assert!(
+                !matches!(e, WindowEvent::Resized { .. }),
+                "step {i}: a size the app set itself is not news: {e:?}"
+            );
+        }
+        assert_eq!(
+            window.store().unwrap().size(),
+            (w, h),
+            "step {i}: a stale ConfigureNotify resized the store"
+        );
+    }
+    sync(&*conn);
+    while window.poll_event().unwrap().is_some() {}
+    let (w, h) = window.size();
+    assert_eq!(window.store().unwrap().size(), (w, h));
+    let stats = window.store().unwrap().stats();
+    assert_eq!(
+        stats.bytes_uploaded - start,
+        painted,
+        "the Expose of each grown area came after its flush: nothing sent twice"
+    );
+    let geo = conn.get_geometry(window.id()).unwrap().reply().unwrap();
+    assert_eq!((u32::from(geo.width), u32::from(geo.height)), (w, h));
+    let img = conn
+        .get_image(
+            ImageFormat::Z_PIXMAP,
+            window.id(),
+            0,
+            0,
+            w as u16,
+            h as u16,
+            !0,
+        )
+        .unwrap()
+        .reply()
+        .unwrap();
+    let want = (0xff00_0000u32 | (39 * 0x0001_0305)).to_le_bytes();
+    assert!(
+        img.data.chunks_exact(4).all(|p| p[..3] == want[..3]),
+        "the last frame is on the window"
+    );
+    // Out-of-range sizes are typed errors and change nothing.
+    assert!(matches!(window.set_size(0, 10), Err(Error::Size { .. })));
+    assert!(matches!(
+        window.set_size(70_000, 10),
+        Err(Error::Size { .. })
+    ));
+    assert_eq!(window.size(), (w, h));
+}

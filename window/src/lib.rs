@@ -52,8 +52,8 @@ use x11rb::connection::Connection;
 use x11rb::properties::WmSizeHints;
 use x11rb::protocol::sync::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{
-    AtomEnum, ClientMessageEvent, ColormapAlloc, ConnectionExt as _, CreateWindowAux, EventMask,
-    Keycode, Keysym, PropMode, VisualClass, WindowClass,
+    AtomEnum, ClientMessageEvent, ColormapAlloc, ConfigureWindowAux, ConnectionExt as _,
+    CreateWindowAux, EventMask, Keycode, Keysym, PropMode, VisualClass, WindowClass,
 };
 use x11rb::protocol::Event;
 use x11rb::wrapper::ConnectionExt as _;
@@ -233,8 +233,13 @@ pub struct Window<C: Connection> {
     atoms: Atoms,
     width: u32,
     height: u32,
-    /// Rects of the Expose series being received.
+    /// Rects of the Expose series being received, and the highest sequence number of
+    /// its events (`None` once one came without a number).
     expose: Region,
+    expose_seq: Option<u64>,
+    /// The sequence number of the last size change asked by [`Window::set_size`]:
+    /// ConfigureNotify events from before it are stale.
+    size_seq: u64,
     sync_counter: Option<u32>,
     /// The value a `_NET_WM_SYNC_REQUEST` asked for, and whether the ConfigureNotify
     /// it announced has arrived.
@@ -353,6 +358,8 @@ impl<C: Connection> Window<C> {
             width: u32::from(w),
             height: u32::from(h),
             expose: Region::new(),
+            expose_seq: Some(0),
+            size_seq: 0,
             sync_counter: None,
             sync_pending: None,
             keymap,
@@ -507,6 +514,35 @@ impl<C: Connection> Window<C> {
         self.conn.flush().map_err(Error::conn("flush"))
     }
 
+    /// Asks for a new size, and resizes the attached store at once, so the app can
+    /// paint and flush the new size now rather than after a ConfigureNotify has come
+    /// back. The pump then takes no ConfigureNotify sent before this request as the
+    /// window's size: during a run of `set_size` calls, the notification of an older
+    /// size arrives after a newer size was set, and would shrink or grow the store back
+    /// for one frame. A window manager that gives another size than asked is still
+    /// followed: its ConfigureNotify comes after the request.
+    ///
+    /// Resize the window through this, not a `ConfigureWindow` of your own, when a
+    /// store is attached.
+    pub fn set_size(&mut self, width: u32, height: u32) -> Result<(), Error> {
+        self.alive()?;
+        check_size(width, height)?;
+        if let Some(store) = &mut self.store {
+            store.resize(width, height)?;
+        }
+        let cookie = self
+            .conn
+            .configure_window(
+                self.id,
+                &ConfigureWindowAux::new().width(width).height(height),
+            )
+            .map_err(Error::conn("ConfigureWindow"))?;
+        self.size_seq = cookie.sequence_number();
+        self.width = width;
+        self.height = height;
+        self.conn.flush().map_err(Error::conn("flush"))
+    }
+
     /// Sets the title: `_NET_WM_NAME` (UTF-8) and `WM_NAME`. Checked: fails on a
     /// destroyed window.
     pub fn set_title(&self, title: &str) -> Result<(), Error> {
@@ -597,10 +633,14 @@ impl<C: Connection> Window<C> {
     /// The next event if one is queued, without blocking.
     pub fn poll_event(&mut self) -> Result<Option<WindowEvent>, Error> {
         loop {
-            let Some(event) = self.conn.poll_for_event().map_err(Error::conn("poll"))? else {
+            let Some((event, seq)) = self
+                .conn
+                .poll_for_event_with_sequence()
+                .map_err(Error::conn("poll"))?
+            else {
                 return Ok(None);
             };
-            if let Some(e) = self.process(event)? {
+            if let Some(e) = self.process_with_sequence(event, seq)? {
                 return Ok(Some(e));
             }
         }
@@ -609,15 +649,40 @@ impl<C: Connection> Window<C> {
     /// The next event, blocking until there is one.
     pub fn wait_event(&mut self) -> Result<WindowEvent, Error> {
         loop {
-            let event = self.conn.wait_for_event().map_err(Error::conn("wait"))?;
-            if let Some(e) = self.process(event)? {
+            let (event, seq) = self
+                .conn
+                .wait_for_event_with_sequence()
+                .map_err(Error::conn("wait"))?;
+            if let Some(e) = self.process_with_sequence(event, seq)? {
                 return Ok(e);
             }
         }
     }
 
     /// Interprets one event; `None` when it was consumed (by the store or the protocols).
+    /// Prefer [`process_with_sequence`](Self::process_with_sequence) when the event's
+    /// sequence number is at hand: without it, an Expose is repaired in full even where
+    /// a later flush has repainted it.
     pub fn process(&mut self, event: Event) -> Result<Option<WindowEvent>, Error> {
+        self.process_inner(event, None)
+    }
+
+    /// Interprets one event with the sequence number x11rb reports for it
+    /// (`poll_for_event_with_sequence`), so that the attached store repairs an Expose
+    /// only where no flush since has ([`BackingStore::expose_at`]).
+    pub fn process_with_sequence(
+        &mut self,
+        event: Event,
+        sequence: u64,
+    ) -> Result<Option<WindowEvent>, Error> {
+        self.process_inner(event, Some(sequence))
+    }
+
+    fn process_inner(
+        &mut self,
+        event: Event,
+        sequence: Option<u64>,
+    ) -> Result<Option<WindowEvent>, Error> {
         if let Some(store) = &mut self.store {
             if store.handle_event(&event) {
                 return Ok(None);
@@ -632,12 +697,18 @@ impl<C: Connection> Window<C> {
                     e.width.into(),
                     e.height.into(),
                 ));
+                // A flush must come after every event of the series to count.
+                self.expose_seq = self.expose_seq.zip(sequence).map(|(a, b)| a.max(b));
                 if e.count > 0 {
                     return Ok(None);
                 }
                 let region = std::mem::take(&mut self.expose);
+                let seq = self.expose_seq.replace(0);
                 if let Some(store) = &mut self.store {
-                    store.expose(&region)?;
+                    match seq {
+                        Some(seq) => store.expose_at(&region, seq)?,
+                        None => store.expose(&region)?,
+                    }
                 }
                 WindowEvent::Expose(region)
             }
@@ -646,7 +717,8 @@ impl<C: Connection> Window<C> {
                     *configured = true;
                 }
                 let (w, h) = (u32::from(e.width), u32::from(e.height));
-                if (w, h) == (self.width, self.height) {
+                let stale = sequence.is_some_and(|seq| seq < self.size_seq);
+                if stale || (w, h) == (self.width, self.height) {
                     return Ok(None);
                 }
                 self.width = w;

@@ -24,6 +24,9 @@ pub struct Scene {
     pub depth: u8,
     /// What the window must show, 0xAARRGGBB per pixel (alpha only for depth 32).
     pub model: Vec<u32>,
+    /// Whether [`Scene::apply`] handles the events at once, or leaves them for a later
+    /// [`Scene::settle`] (flushes then overtake Expose events, as in a busy app).
+    pub settle_after_op: bool,
 }
 
 pub fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
@@ -80,6 +83,7 @@ pub fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
         h: h.into(),
         depth,
         model: vec![0; usize::from(w) * usize::from(h)],
+        settle_after_op: true,
     }
 }
 
@@ -133,7 +137,24 @@ impl Scene {
         region: &Region,
         seed: u32,
     ) {
-        let mut frame = store.begin_paint(region).unwrap();
+        self.paint_with(store, image, region, seed, false);
+    }
+
+    /// [`Scene::paint`], through `begin_repaint` when `repaint` (the paint writes
+    /// every pixel of the region).
+    pub fn paint_with(
+        &self,
+        store: &mut BackingStore<Arc<RustConnection>>,
+        image: &mut [u32],
+        region: &Region,
+        seed: u32,
+        repaint: bool,
+    ) {
+        let mut frame = if repaint {
+            store.begin_repaint(region).unwrap()
+        } else {
+            store.begin_paint(region).unwrap()
+        };
         let stride = frame.stride();
         let clipped = frame.region().clone();
         let px = frame.pixels_mut();
@@ -336,11 +357,14 @@ impl Scene {
                 }
             }
         }
-        self.settle(store, image)
+        if self.settle_after_op {
+            self.settle(store, image)?;
+        }
+        Ok(())
     }
 
     /// Sets `r` (inside the window) to black in the model, as `ClearArea` does.
-    fn blacken(&mut self, r: Rect) {
+    pub fn blacken(&mut self, r: Rect) {
         for y in r.y..r.y + r.height as i32 {
             let row = y as usize * self.w as usize;
             self.model[row + r.x as usize..row + (r.x + r.width as i32) as usize].fill(0);
@@ -348,18 +372,19 @@ impl Scene {
     }
 
     /// Handles every event the server has sent by now: `Expose` is repaired by the
-    /// store, the rest goes to its `handle_event`.
+    /// store (`expose_at`, with the event's sequence number), the rest goes to its
+    /// `handle_event`.
     pub fn settle(
         &mut self,
         store: &mut BackingStore<Arc<RustConnection>>,
         image: &[u32],
     ) -> Result<(), xbs::Error> {
         self.conn.sync().unwrap();
-        while let Some(event) = self.conn.poll_for_event().unwrap() {
+        while let Some((event, seq)) = self.conn.poll_for_event_with_sequence().unwrap() {
             match event {
                 x11rb::protocol::Event::Expose(e) => {
                     let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
-                    store.expose(&Region::from(r))?;
+                    store.expose_at(&Region::from(r), seq)?;
                     self.shown(image, &Region::from(r));
                 }
                 other => {
