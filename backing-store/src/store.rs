@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt as _, Window};
+use x11rb::protocol::xproto::{ClipOrdering, ConnectionExt as _, Rectangle, Window};
 use x11rb::protocol::Event;
 use xbs_shm::{Kind, ShmCaps};
 
@@ -19,6 +19,10 @@ use crate::{Error, Rect, Region};
 
 /// Pixels a merge of two upload rectangles may add before two requests are cheaper.
 pub(crate) const COALESCE_SLACK: u64 = 4096;
+
+/// Most rects a flush sends as one clipped `ShmPutImage` (8 bytes each in the
+/// `SetClipRectangles`, far under any server's request limit); more go one by one.
+const CLIP_MAX: usize = 2048;
 
 /// Resizes in a row to less than a quarter of the image memory after which it shrinks.
 pub const SHRINK_AFTER: u32 = 8;
@@ -188,6 +192,8 @@ pub struct BackingStore<C: Connection> {
     gc: Resource<C>,
     /// GC without exposure events, for uploads to and copies from the pixmap.
     quiet_gc: Resource<C>,
+    /// GC whose clip is set to the damage before one `ShmPutImage` of its bounds.
+    clip_gc: Resource<C>,
     conn: Arc<C>,
     window: Window,
     format: Format,
@@ -218,6 +224,8 @@ pub struct BackingStore<C: Connection> {
     marker: Marker<C>,
     paint_region: Region,
     rects: Vec<Rect>,
+    /// Scratch for the clip of a many-rect flush (reused).
+    clip_rects: Vec<Rectangle>,
     /// What the last flushes showed, for [`expose_at`](Self::expose_at).
     shown: Shown,
     /// Resizes in a row that left most of the memory unused.
@@ -285,6 +293,7 @@ impl<C: Connection> BackingStore<C> {
 
         let gc = Resource::gc(&conn, window, true)?;
         let quiet_gc = Resource::gc(&conn, window, false)?;
+        let clip_gc = Resource::gc(&conn, window, false)?;
         let mut fallbacks = candidates;
         let mut stats = Stats {
             transport: Transport::PutImage,
@@ -321,6 +330,7 @@ impl<C: Connection> BackingStore<C> {
             server_copy,
             gc,
             quiet_gc,
+            clip_gc,
             conn,
             window,
             format,
@@ -337,6 +347,7 @@ impl<C: Connection> BackingStore<C> {
             blank: Region::new(),
             completion_seq: None,
             shown: Shown::default(),
+            clip_rects: Vec::new(),
             marker,
             paint_region: Region::new(),
             rects: Vec::new(),
@@ -550,9 +561,12 @@ impl<C: Connection> BackingStore<C> {
         })
     }
 
-    /// Sends the pixels of `region` (clipped to the image and window) to the window:
-    /// one `ShmPutImage` per coalesced rectangle, or `PutImage` bands. Does not wait
-    /// for the server.
+    /// Sends the pixels of `region` (clipped to the image and window) to the window.
+    /// Through shared memory, a region of several rects is one `SetClipRectangles` and
+    /// one `ShmPutImage` of its bounds, so the server copies exactly the region's
+    /// pixels (up to 2048 rects; larger regions go a coalesced rect at a time, which
+    /// may send a few pixels around them too). Over the wire, `PutImage` bands of the
+    /// coalesced rects. Does not wait for the server.
     pub fn flush(&mut self, region: &Region) -> Result<(), Error> {
         self.alive()?;
         let result = self.flush_now(region);
@@ -582,21 +596,49 @@ impl<C: Connection> BackingStore<C> {
                 conv.rect(canvas, self.stride, dst, self.server_stride, r);
             }
         }
-        let target = self.target();
+        let mut target = self.target();
         let conn = &*self.conn;
         let memory = self.memory.get_mut();
-        let last = self.rects.len() - 1;
-        let mut last_seq = 0;
-        let mut first_seq = 0;
-        for (i, &r) in self.rects.iter().enumerate() {
-            let sent = memory.put(conn, &target, r, i == last)?;
-            self.stats.bytes_uploaded += sent.bytes;
-            self.stats.requests += sent.requests;
+        let (mut first_seq, mut last_seq) = (0, 0);
+        if memory.reads_later() && (2..=CLIP_MAX).contains(&self.clip.len()) {
+            // Several rects: the damage as the GC's clip, then one put of its bounds.
+            // The server reads exactly the damaged pixels, and handles two requests,
+            // not one a rect (each of which RustConnection polls the socket for).
+            self.clip_rects.clear();
+            self.clip_rects.extend(self.clip.rects().map(|r| Rectangle {
+                // Inside an image of at most i16::MAX pixels.
+                x: r.x as i16,
+                y: r.y as i16,
+                width: r.width as u16,
+                height: r.height as u16,
+            }));
+            let cookie = conn
+                .set_clip_rectangles(
+                    ClipOrdering::YX_BANDED,
+                    self.clip_gc.id(),
+                    0,
+                    0,
+                    &self.clip_rects,
+                )
+                .map_err(Error::conn("SetClipRectangles"))?;
+            first_seq = cookie.sequence_number();
+            target.gc = self.clip_gc.id();
+            let sent = memory.put(conn, &target, self.clip.bounds(), true)?;
+            self.stats.bytes_uploaded += self.clip.area() * target.bytes_per_pixel as u64;
+            self.stats.requests += sent.requests + 1;
             last_seq = sent.sequence;
-            if i == 0 {
-                // A put's requests are numbered in a row (fewer if another thread's
-                // requests came between, which only makes this bound lower: safe).
-                first_seq = (sent.sequence + 1).saturating_sub(sent.requests.max(1));
+        } else {
+            let last = self.rects.len() - 1;
+            for (i, &r) in self.rects.iter().enumerate() {
+                let sent = memory.put(conn, &target, r, i == last)?;
+                self.stats.bytes_uploaded += sent.bytes;
+                self.stats.requests += sent.requests;
+                last_seq = sent.sequence;
+                if i == 0 {
+                    // A put's requests are numbered in a row (fewer if another thread's
+                    // requests came between, which only makes this bound lower: safe).
+                    first_seq = (sent.sequence + 1).saturating_sub(sent.requests.max(1));
+                }
             }
         }
         self.shown.record(first_seq, &self.clip);
@@ -870,6 +912,7 @@ impl<C: Connection> BackingStore<C> {
             server_copy,
             gc,
             quiet_gc,
+            clip_gc,
             ..
         } = self;
         let detached = match memory {
@@ -877,7 +920,7 @@ impl<C: Connection> BackingStore<C> {
             Memory::Wire(_) => Ok(()),
         };
         let pixmap = server_copy.map_or(Ok(()), |c| c.pixmap.release());
-        let gcs = gc.release().and(quiet_gc.release());
+        let gcs = gc.release().and(quiet_gc.release()).and(clip_gc.release());
         detached.and(pixmap).and(gcs)
     }
 }

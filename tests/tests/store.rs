@@ -738,3 +738,59 @@ fn pixels_a_resize_adds_read_black_until_repainted() {
         sc.check(&format!("{what}: repainted in part, scrolled, flushed"));
     }
 }
+
+#[test]
+fn many_rect_shm_flush_is_one_clipped_put_of_exactly_the_damage() {
+    let server = XServer::start().unwrap();
+    for transport in [Transport::ShmFd, Transport::ShmSysV] {
+        for server_copy in [false, true] {
+            let what = format!("{transport:?} server_copy={server_copy}");
+            let mut sc = scene(&server, 200, 100, false);
+            let mut store = sc.store_with(transport, server_copy);
+            let mut image = vec![0u32; 200 * 100];
+            let all = region(&[(0, 0, 200, 100)]);
+            sc.paint(&mut store, &mut image, &all, 1);
+            store.flush(&all).unwrap();
+            sc.shown(&image, &all);
+            // The app paints everything anew but flushes only a scatter of small rects,
+            // two pixels apart: the window must show the new pixels there and the old
+            // ones between them (a put per merged rect would send the gaps too).
+            let stale = image.clone();
+            sc.paint(&mut store, &mut image, &all, 2);
+            let dots: Vec<_> = (0..24)
+                .map(|i| ((i % 6) * 12 + i / 6, (i / 6) * 9, 10, 7))
+                .collect();
+            let dots = region(&dots);
+            let requests = store.stats().requests;
+            store.flush(&dots).unwrap();
+            sc.shown(&image, &dots);
+            if !server_copy {
+                assert_eq!(
+                    store.stats().requests - requests,
+                    2,
+                    "{what}: SetClipRectangles and one ShmPutImage"
+                );
+            }
+            sc.check(&format!("{what}: a clipped flush"));
+            // The clip stays on its own GC: a one-rect flush, a scroll and an Expose
+            // after it draw in full.
+            let one = region(&[(150, 50, 40, 40)]);
+            store.flush(&one).unwrap();
+            sc.shown(&image, &one);
+            let strip = store.scroll(&all, -3, 4).unwrap();
+            assert_eq!(strip, sc.scrolled(&mut image, &all, -3, 4));
+            sc.paint(&mut store, &mut image, &strip, 3);
+            store.flush(&strip).unwrap();
+            sc.shown(&image, &strip);
+            assert_ne!(image, stale);
+            store.expose(&all).unwrap();
+            if !server_copy {
+                // From the image, painted but not all flushed. The server copy holds
+                // what was flushed, which the window shows already.
+                sc.shown(&image, &all);
+            }
+            sc.settle(&mut store, &image).unwrap();
+            sc.check(&format!("{what}: after a clipped flush"));
+        }
+    }
+}
