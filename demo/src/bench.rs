@@ -248,13 +248,8 @@ impl<C: Connection> Runner for XbsRunner<C> {
     fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>> {
         if work == Work::ResizeStorm {
             let (w, h) = storm_size(n, self.size);
-            let conn = self.window.connection().clone();
-            conn.configure_window(
-                self.window.id(),
-                &ConfigureWindowAux::new().width(w).height(h),
-            )?;
-            let store = self.window.store_mut().ok_or("no store")?;
-            counted(&mut self.allocs, || store.resize(w, h))?;
+            let window = &mut self.window;
+            counted(&mut self.allocs, || window.set_size(w, h))?;
         }
         let size = self.store().size();
         let before = self.store().stats().bytes_uploaded;
@@ -283,7 +278,8 @@ impl<C: Connection> Runner for XbsRunner<C> {
                 let region = std::mem::take(&mut self.region);
                 let store = self.window.store_mut().ok_or("no store")?;
                 {
-                    let mut frame = counted(&mut self.allocs, || store.begin_paint(&region))?;
+                    // The paint below writes every pixel of the damage.
+                    let mut frame = counted(&mut self.allocs, || store.begin_repaint(&region))?;
                     let stride = frame.stride();
                     let px = frame.pixels_mut();
                     for r in region.rects() {
