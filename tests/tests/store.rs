@@ -58,9 +58,7 @@ fn exercise_with(server: &XServer, transport: Transport, argb: bool, server_copy
         let exposed = store.scroll(&area, dx, dy).unwrap();
         let expected = sc.scrolled(&mut image, &area, dx, dy);
         assert_eq!(exposed, expected, "scroll {dx},{dy}");
-        sc.paint(&mut store, &mut image, &exposed, 100 + i as u32);
-        store.flush(&exposed).unwrap();
-        sc.shown(&image, &exposed);
+        sc.paint_flush(&mut store, &mut image, &exposed, 100 + i as u32);
         sc.check(&what(&format!("scroll {dx},{dy}")));
     }
 
@@ -157,9 +155,7 @@ fn scrolling_a_covered_window_repairs_what_was_hidden() {
         let mut store = sc.store_with(Transport::ShmFd, server_copy);
         let mut image = vec![0u32; 160 * 120];
         let all = region(&[(0, 0, 160, 120)]);
-        sc.paint(&mut store, &mut image, &all, 5);
-        store.flush(&all).unwrap();
-        sc.shown(&image, &all);
+        sc.paint_flush(&mut store, &mut image, &all, 5);
         let s = &sc.conn.setup().roots[0];
         let cover = sc.conn.generate_id().unwrap();
         sc.conn
@@ -312,9 +308,7 @@ fn full_4k_frame_goes_through_put_image_in_bands() {
     let mut store = sc.store(Transport::PutImage);
     let mut image = vec![0u32; 3840 * 2160];
     let all = region(&[(0, 0, 3840, 2160)]);
-    sc.paint(&mut store, &mut image, &all, 7);
-    store.flush(&all).unwrap();
-    sc.shown(&image, &all);
+    sc.paint_flush(&mut store, &mut image, &all, 7);
     sc.check("3840x2160 put-image");
     let stats = store.stats();
     let max = sc.conn.maximum_request_bytes() as u64;
@@ -460,9 +454,7 @@ fn segment_failure_on_resize_falls_back() {
         .unwrap();
     let mut image = vec![0u32; 50 * 50];
     let all = region(&[(0, 0, 50, 50)]);
-    sc.paint(&mut store, &mut image, &all, 3);
-    store.flush(&all).unwrap();
-    sc.shown(&image, &all);
+    sc.paint_flush(&mut store, &mut image, &all, 3);
     sc.check("after fallbacks");
 }
 
@@ -597,6 +589,26 @@ fn exposed(sc: &common::Scene, store: &mut BackingStore<Arc<RustConnection>>) ->
     (region, last)
 }
 
+/// Repairs the queued Expose with `expose_at`, checks what was uploaded (`bytes`, when
+/// the repair comes from the image) and the window; returns the Expose.
+fn repaired(
+    sc: &mut common::Scene,
+    store: &mut BackingStore<Arc<RustConnection>>,
+    image: &[u32],
+    bytes: Option<u64>,
+    what: &str,
+) -> (Region, u64) {
+    let (lost, at) = exposed(sc, store);
+    let before = store.stats().bytes_uploaded;
+    store.expose_at(&lost, at).unwrap();
+    sc.shown(image, &lost);
+    if let Some(bytes) = bytes {
+        assert_eq!(store.stats().bytes_uploaded - before, bytes, "{what}");
+    }
+    sc.check(what);
+    (lost, at)
+}
+
 #[test]
 fn expose_at_skips_only_what_a_later_flush_showed() {
     let server = XServer::start().unwrap();
@@ -609,62 +621,50 @@ fn expose_at_skips_only_what_a_later_flush_showed() {
             let all = region(&[(0, 0, 200, 100)]);
             let left = Rect::new(0, 0, 100, 100);
             let top_left = region(&[(0, 0, 100, 50)]);
-            sc.paint(&mut store, &mut image, &all, 1);
-            store.flush(&all).unwrap();
-            sc.shown(&image, &all);
-            let uploaded = |store: &BackingStore<_>| store.stats().bytes_uploaded;
+            // With the server copy the repair is a CopyArea: nothing is uploaded.
+            let upload = |bytes| (!server_copy).then_some(bytes);
+            sc.paint_flush(&mut store, &mut image, &all, 1);
 
             // The server forgets the left half after the last flush: all of it is
             // repaired.
             let seq = clear(&mut sc, left);
-            let (lost, at) = exposed(&sc, &mut store);
+            let (lost, at) = repaired(
+                &mut sc,
+                &mut store,
+                &image,
+                upload(100 * 100 * 4),
+                &format!("{what}: an Expose after the flushes"),
+            );
             assert_eq!((lost.bounds(), at), (left, seq), "{what}");
-            let before = uploaded(&store);
-            store.expose_at(&lost, at).unwrap();
-            sc.shown(&image, &lost);
-            if !server_copy {
-                assert_eq!(uploaded(&store) - before, 100 * 100 * 4, "{what}");
-            }
-            sc.check(&format!("{what}: an Expose after the flushes"));
 
             // The app flushes the top-left quarter before it reads the Expose: only
             // the rest of the half is repaired.
             clear(&mut sc, left);
-            sc.paint(&mut store, &mut image, &top_left, 2);
-            store.flush(&top_left).unwrap();
-            sc.shown(&image, &top_left);
-            let (lost, at) = exposed(&sc, &mut store);
-            let before = uploaded(&store);
-            store.expose_at(&lost, at).unwrap();
-            sc.shown(&image, &lost);
-            if !server_copy {
-                assert_eq!(uploaded(&store) - before, 100 * 50 * 4, "{what}");
-            }
-            sc.check(&format!("{what}: an Expose overtaken by a flush"));
+            sc.paint_flush(&mut store, &mut image, &top_left, 2);
+            repaired(
+                &mut sc,
+                &mut store,
+                &image,
+                upload(100 * 50 * 4),
+                &format!("{what}: an Expose overtaken by a flush"),
+            );
 
             // The same, but a scroll moves the window's pixels in between (up 10: the
             // cleared rows 50..60 of the left half come up into the flushed quarter).
             // The store forgets the flushes before the scroll and repairs the half, but
             // for the strip flushed after it (rows 90..100).
             clear(&mut sc, left);
-            sc.paint(&mut store, &mut image, &top_left, 3);
-            store.flush(&top_left).unwrap();
-            sc.shown(&image, &top_left);
+            sc.paint_flush(&mut store, &mut image, &top_left, 3);
             let strip = store.scroll(&all, 0, -10).unwrap();
             assert_eq!(strip, sc.scrolled(&mut image, &all, 0, -10));
-            sc.paint(&mut store, &mut image, &strip, 4);
-            store.flush(&strip).unwrap();
-            sc.shown(&image, &strip);
-            let (lost, at) = exposed(&sc, &mut store);
-            let before = uploaded(&store);
-            store.expose_at(&lost, at).unwrap();
-            sc.shown(&image, &lost);
-            if !server_copy {
-                assert_eq!(uploaded(&store) - before, 100 * 90 * 4, "{what}");
-            }
-            sc.check(&format!(
-                "{what}: an Expose overtaken by a flush and a scroll"
-            ));
+            sc.paint_flush(&mut store, &mut image, &strip, 4);
+            repaired(
+                &mut sc,
+                &mut store,
+                &image,
+                upload(100 * 90 * 4),
+                &format!("{what}: an Expose overtaken by a flush and a scroll"),
+            );
         }
     }
 }
@@ -685,9 +685,7 @@ fn pixels_a_resize_adds_read_black_until_repainted() {
                       store: &mut BackingStore<Arc<RustConnection>>,
                       image: &mut Vec<u32>,
                       seed| {
-            sc.paint(store, image, &all, seed);
-            store.flush(&all).unwrap();
-            sc.shown(image, &all);
+            sc.paint_flush(store, image, &all, seed);
             store.resize(50, 40).unwrap();
             sc.resized(image, 50, 40);
             store.resize(200, 100).unwrap();
@@ -749,9 +747,7 @@ fn many_rect_shm_flush_is_one_clipped_put_of_exactly_the_damage() {
             let mut store = sc.store_with(transport, server_copy);
             let mut image = vec![0u32; 200 * 100];
             let all = region(&[(0, 0, 200, 100)]);
-            sc.paint(&mut store, &mut image, &all, 1);
-            store.flush(&all).unwrap();
-            sc.shown(&image, &all);
+            sc.paint_flush(&mut store, &mut image, &all, 1);
             // The app paints everything anew but flushes only a scatter of small rects,
             // two pixels apart: the window must show the new pixels there and the old
             // ones between them (a put per merged rect would send the gaps too).
@@ -779,9 +775,7 @@ fn many_rect_shm_flush_is_one_clipped_put_of_exactly_the_damage() {
             sc.shown(&image, &one);
             let strip = store.scroll(&all, -3, 4).unwrap();
             assert_eq!(strip, sc.scrolled(&mut image, &all, -3, 4));
-            sc.paint(&mut store, &mut image, &strip, 3);
-            store.flush(&strip).unwrap();
-            sc.shown(&image, &strip);
+            sc.paint_flush(&mut store, &mut image, &strip, 3);
             assert_ne!(image, stale);
             store.expose(&all).unwrap();
             if !server_copy {

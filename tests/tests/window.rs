@@ -58,6 +58,24 @@ fn pump_until(
     panic!("the expected event never came");
 }
 
+/// A `w`×`h` window with a store, mapped, its first Expose taken.
+fn shown_window(
+    server: &XServer,
+    w: u32,
+    h: u32,
+) -> (Arc<RustConnection>, usize, Window<RustConnection>) {
+    let (conn, screen) = server.connect().unwrap();
+    let conn = Arc::new(conn);
+    let mut window = Window::builder()
+        .size(w, h)
+        .build(conn.clone(), screen)
+        .unwrap();
+    window.attach_store(Options::default()).unwrap();
+    window.map().unwrap();
+    pump_until(&mut window, |e| matches!(e, WindowEvent::Expose(_)));
+    (conn, screen, window)
+}
+
 fn client_message(window: u32, type_: u32, data: [u32; 5]) -> ClientMessageEvent {
     ClientMessageEvent::new(32, window, type_, data)
 }
@@ -123,15 +141,7 @@ fn properties_are_read_back_from_the_server() {
 #[test]
 fn expose_series_merge_and_are_repaired_by_the_store() {
     let server = XServer::start().unwrap();
-    let (conn, screen) = server.connect().unwrap();
-    let conn = Arc::new(conn);
-    let mut window = Window::builder()
-        .size(200, 150)
-        .build(conn.clone(), screen)
-        .unwrap();
-    window.attach_store(Options::default()).unwrap();
-    window.map().unwrap();
-    pump_until(&mut window, |e| matches!(e, WindowEvent::Expose(_)));
+    let (conn, screen, mut window) = shown_window(&server, 200, 150);
     let all = Region::from(Rect::new(0, 0, 200, 150));
     window
         .store_mut()
@@ -427,15 +437,7 @@ fn scale_factor_follows_xft_dpi() {
 #[test]
 fn set_size_runs_ahead_of_configure_notify_and_uploads_once() {
     let server = XServer::start().unwrap();
-    let (conn, screen) = server.connect().unwrap();
-    let conn = Arc::new(conn);
-    let mut window = Window::builder()
-        .size(300, 200)
-        .build(conn.clone(), screen)
-        .unwrap();
-    window.attach_store(Options::default()).unwrap();
-    window.map().unwrap();
-    pump_until(&mut window, |e| matches!(e, WindowEvent::Expose(_)));
+    let (conn, _, mut window) = shown_window(&server, 300, 200);
     let mut painted = 0u64;
     let start = window.store().unwrap().stats().bytes_uploaded;
     // A storm between small and large, as a toolkit's live resize does: set the size,

@@ -140,6 +140,19 @@ impl Scene {
         self.paint_with(store, image, region, seed, false);
     }
 
+    /// [`Scene::paint`], then a flush of `region`, which the model shows.
+    pub fn paint_flush(
+        &mut self,
+        store: &mut BackingStore<Arc<RustConnection>>,
+        image: &mut [u32],
+        region: &Region,
+        seed: u32,
+    ) {
+        self.paint(store, image, region, seed);
+        store.flush(region).unwrap();
+        self.shown(image, region);
+    }
+
     /// [`Scene::paint`], through `begin_repaint` when `repaint` (the paint writes
     /// every pixel of the region).
     pub fn paint_with(
