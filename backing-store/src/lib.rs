@@ -10,10 +10,12 @@
 //! Rules this crate keeps (see the project's security notes): every size is checked
 //! arithmetic from the server's own numbers ([`Format::image_size`]); every rectangle
 //! from the caller is clipped to the image before any copy; pixels the server may still
-//! be reading are never overwritten (paint waits, and only then); no `unsafe` here.
+//! be reading are never overwritten (a paint over them goes to a second buffer, or
+//! waits); no `unsafe` here.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod buffer;
 mod convert;
 mod error;
 mod format;

@@ -360,6 +360,43 @@ impl Region {
         )
     }
 
+    /// Calls `piece` with rects that together cover exactly the pixels of `rect` not in
+    /// the region, without allocating.
+    pub(crate) fn rect_minus(&self, rect: Rect, mut piece: impl FnMut(Rect)) {
+        let Some(r) = rect.to_box() else {
+            return;
+        };
+        let mut emit = |x1: i32, y1: i32, x2: i32, y2: i32| {
+            if x1 < x2 && y1 < y2 {
+                piece(Box { x1, y1, x2, y2 }.to_rect());
+            }
+        };
+        // Rows of `rect` above `y` are done.
+        let mut y = r.y1;
+        for (by1, by2, band) in bands(&self.boxes) {
+            if by2 <= y {
+                continue;
+            }
+            if by1 >= r.y2 {
+                break;
+            }
+            // Rows between bands hold none of the region.
+            emit(r.x1, y, r.x2, by1);
+            let (y1, y2) = (by1.max(y), by2.min(r.y2));
+            let mut x = r.x1;
+            for b in band {
+                if b.x1 >= r.x2 {
+                    break;
+                }
+                emit(x, y1, b.x1.min(r.x2), y2);
+                x = x.max(b.x2);
+            }
+            emit(x, y1, r.x2, y2);
+            y = y2;
+        }
+        emit(r.x1, y, r.x2, r.y2);
+    }
+
     /// Adds `rect` to the region.
     pub fn add_rect(&mut self, rect: Rect) {
         *self = self.union(&Region::from(rect));
@@ -608,6 +645,20 @@ mod tests {
             // Canonical form: the same pixels give the same rectangles.
             prop_assert_eq!(a.union(&b), b.union(&a));
             prop_assert_eq!(a.subtract(&b).union(&a.intersect(&b)), a.clone());
+        }
+
+        #[test]
+        fn rect_minus_covers_exactly_the_difference(a in small_region(), r in small_rect()) {
+            let mut got = BTreeSet::new();
+            let mut overlapping = false;
+            a.rect_minus(r, |p| {
+                for px in pixels(&Region::from(p)) {
+                    overlapping |= !got.insert(px);
+                }
+            });
+            prop_assert!(!overlapping, "pieces overlap");
+            let want: BTreeSet<_> = pixels(&Region::from(r)).difference(&pixels(&a)).copied().collect();
+            prop_assert_eq!(got, want);
         }
 
         #[test]

@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ClipOrdering, ConnectionExt as _, Rectangle, Window};
 use x11rb::protocol::Event;
-use xbs_shm::{Kind, ShmCaps};
+use xbs_shm::ShmCaps;
 
+use crate::buffer::{Buffer, Memory, Rects};
 use crate::convert::Converter;
 use crate::format::Format;
 use crate::frame::Frame;
 use crate::server::{copy_area, Resource, ServerCopy};
-use crate::transport::shm::ShmUpload;
-use crate::transport::wire::{heap, WireUpload};
-use crate::transport::{Target, Transport, Upload};
+use crate::transport::wire::heap;
+use crate::transport::{Target, Transport};
 use crate::{Error, Rect, Region};
 
 /// Pixels a merge of two upload rectangles may add before two requests are cheaper.
@@ -42,6 +42,13 @@ pub struct Options {
     /// window's size in server memory. Off by default. If the server refuses the pixmap
     /// (BadAlloc), the store works without it and logs a warning.
     pub server_copy: bool,
+    /// Never make a second buffer: a paint over pixels the server is still reading
+    /// waits for it instead. By default (`false`), the first such paint makes a second
+    /// shared segment of the image's size, and from then on those paints switch to the
+    /// other buffer (copying into it what changed since it was last painted) and do
+    /// not wait. Worth setting where memory counts more than latency; no effect on
+    /// `put-image`, where the server never reads the memory later.
+    pub single_buffer: bool,
 }
 
 /// Counters since the store was made.
@@ -61,42 +68,16 @@ pub struct Stats {
     pub wait_time: Duration,
     /// Image memory (re)allocations, the first included.
     pub allocations: u64,
-    /// Shared segments this store holds now (0 or 1).
+    /// Shared segments this store holds now: 0 on `put-image`, else 1, or 2 once a
+    /// paint overlapped pixels in flight (see [`Options::single_buffer`]).
     pub segments_alive: usize,
+    /// Paints, scrolls and conversions that overlapped pixels the server was still
+    /// reading and went on in the other buffer instead of waiting.
+    pub switches: u64,
     /// Times the store fell back to another transport after a failure.
     pub fallbacks: u64,
     /// Whether a server-side copy (pixmap) of the window is kept now.
     pub server_copy: bool,
-}
-
-/// The image memory with its transport (enum dispatch keeps `C` free of `'static`).
-enum Memory<C: Connection> {
-    Shm(ShmUpload<C>),
-    Wire(WireUpload),
-}
-
-impl<C: Connection> Memory<C> {
-    fn get(&self) -> &dyn Upload<C> {
-        match self {
-            Memory::Shm(m) => m,
-            Memory::Wire(m) => m,
-        }
-    }
-
-    fn get_mut(&mut self) -> &mut dyn Upload<C> {
-        match self {
-            Memory::Shm(m) => m,
-            Memory::Wire(m) => m,
-        }
-    }
-
-    fn create(conn: &Arc<C>, transport: Transport, len: usize) -> Result<Self, Error> {
-        Ok(match transport {
-            Transport::ShmFd => Memory::Shm(ShmUpload::new(conn, len, Kind::Fd)?),
-            Transport::ShmSysV => Memory::Shm(ShmUpload::new(conn, len, Kind::SysV)?),
-            Transport::PutImage => Memory::Wire(WireUpload::new(len)?),
-        })
-    }
 }
 
 /// An X11 backing store: the pixels of one window, kept in this process, and the
@@ -108,7 +89,8 @@ impl<C: Connection> Memory<C> {
 ///    window made by winit or another toolkit).
 /// 2. For each frame: [`begin_paint`](Self::begin_paint) with the damage, paint into the
 ///    [`Frame`], [`flush`](Self::flush) the same damage. Only those pixels are sent, and
-///    nothing waits for the server unless the paint overlaps pixels it is still reading.
+///    nothing waits for the server: a paint over pixels it is still reading goes to a
+///    second buffer, made the first time that happens ([`Options::single_buffer`]).
 /// 3. Scrolling: [`scroll`](Self::scroll) moves what is on the window and returns the
 ///    strip that scrolled in; paint and flush only that.
 /// 4. Events: `Expose` → [`expose_at`](Self::expose_at) with the event's sequence
@@ -185,8 +167,11 @@ impl<C: Connection> Memory<C> {
 /// [`Error::ConnectionLost`] at once, and dropping the store releases what this
 /// process holds.
 pub struct BackingStore<C: Connection> {
-    // Drop order: the memory (detaches the segment), the pixmap, then the GCs.
-    memory: Memory<C>,
+    // Drop order: the memory (detaches the segments), the pixmap, then the GCs.
+    /// The memory the app paints into (or, when converting, the staging memory).
+    front: Buffer<C>,
+    /// The other buffer, made by the first paint over pixels in flight.
+    spare: Option<Buffer<C>>,
     server_copy: Option<ServerCopy<C>>,
     /// GC for the window, with GraphicsExpose on (scrolls repair what CopyArea missed).
     gc: Resource<C>,
@@ -203,14 +188,16 @@ pub struct BackingStore<C: Connection> {
     stride: usize,
     server_stride: usize,
     /// When the server's pixels are not the app's (depth 16, other byte order): the
-    /// app paints here, and flushes convert into `memory`, which is then only staging.
+    /// app paints here, and flushes convert into `front`, which is then only staging.
     canvas: Option<Vec<u8>>,
     converter: Option<Converter>,
     /// Transports that may work, best first; the one in use is first.
     fallbacks: Vec<Transport>,
     forced: bool,
-    /// Rects the server may still be reading from shared memory (S13).
-    busy: Busy,
+    /// Pixels the spare buffer lacks: what changed in `front` since the last switch.
+    stale: Rects,
+    /// Whether a second buffer is refused: by the options, or the server once.
+    single_buffer: bool,
     /// Scratch for clipping the caller's region (reused: no allocation per frame).
     clip: Region,
     /// Pixels that read as black but are not zeroed yet: what a resize added. They are
@@ -218,10 +205,6 @@ pub struct BackingStore<C: Connection> {
     /// ([`begin_repaint`](BackingStore::begin_repaint)), so a toolkit that repaints a
     /// grown window writes each new pixel once.
     blank: Region,
-    /// Sequence number (low 16 bits) of the last `ShmPutImage` that asked for completion.
-    completion_seq: Option<u16>,
-    /// The `GetInputFocus` sent after the last shm flush, whose reply is not read yet.
-    marker: Marker<C>,
     paint_region: Region,
     rects: Vec<Rect>,
     /// Scratch for the clip of a many-rect flush (reused).
@@ -306,6 +289,7 @@ impl<C: Connection> BackingStore<C> {
             segments_alive: 0,
             fallbacks: 0,
             server_copy: false,
+            switches: 0,
         };
         let memory = allocate(&conn, &mut fallbacks, server_len, forced, &mut stats)?;
         let server_copy = if options.server_copy {
@@ -321,12 +305,9 @@ impl<C: Connection> BackingStore<C> {
         } else {
             None
         };
-        let marker = Marker {
-            conn: conn.clone(),
-            seq: None,
-        };
         Ok(BackingStore {
-            memory,
+            front: Buffer::new(memory, &conn),
+            spare: None,
             server_copy,
             gc,
             quiet_gc,
@@ -342,13 +323,12 @@ impl<C: Connection> BackingStore<C> {
             converter,
             fallbacks,
             forced,
-            busy: Busy::default(),
+            stale: Rects::default(),
+            single_buffer: options.single_buffer,
             clip: Region::new(),
             blank: Region::new(),
-            completion_seq: None,
             shown: Shown::default(),
             clip_rects: Vec::new(),
-            marker,
             paint_region: Region::new(),
             rects: Vec::new(),
             small_streak: 0,
@@ -398,14 +378,18 @@ impl<C: Connection> BackingStore<C> {
 
     /// The transport in use.
     pub fn transport(&self) -> Transport {
-        self.memory.get().transport()
+        self.front.memory.get().transport()
     }
 
     /// Counters since the store was made.
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
         s.transport = self.transport();
-        s.segments_alive = usize::from(matches!(self.memory, Memory::Shm(_)));
+        s.segments_alive = [Some(&self.front), self.spare.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter(|b| matches!(b.memory, Memory::Shm(_)))
+            .count();
         s.server_copy = self.server_copy.is_some();
         s
     }
@@ -435,7 +419,7 @@ impl<C: Connection> BackingStore<C> {
     fn paint_pixels(&mut self) -> &mut [u8] {
         match &mut self.canvas {
             Some(canvas) => canvas,
-            None => self.memory.get_mut().pixels_mut(),
+            None => self.front.memory.get_mut().pixels_mut(),
         }
     }
 
@@ -455,7 +439,16 @@ impl<C: Connection> BackingStore<C> {
                 pixels[row * stride + x..][..w].fill(0);
             }
         }
+        self.changed(zero.rects());
         self.forget_blank(region);
+    }
+
+    /// Notes pixels of the app's image that changed in `front`: the spare lacks them.
+    fn changed(&mut self, rects: impl Iterator<Item = Rect>) {
+        // A canvas holds the image; the buffers are staging, whose content is not kept.
+        if self.spare.is_some() && self.canvas.is_none() {
+            self.stale.extend(rects);
+        }
     }
 
     /// The app will write every pixel of `region`: none of it needs zeroing any more.
@@ -484,39 +477,94 @@ impl<C: Connection> BackingStore<C> {
         result
     }
 
-    /// Blocks until the server has read everything sent so far (one round trip).
+    /// Blocks until the server has read everything uploaded from the front buffer.
     fn wait_for_server(&mut self) -> Result<(), Error> {
         let started = Instant::now();
-        if let Some(seq) = self.marker.take() {
-            // The reply to the request sent after the last flush: usually here already.
-            self.conn
-                .wait_for_reply(seq)
-                .map_err(Error::conn("GetInputFocus"))?;
-        } else {
-            self.conn
-                .get_input_focus()
-                .map_err(Error::conn("GetInputFocus"))?
-                .reply()
-                .map_err(Error::reply("GetInputFocus"))?;
-        }
-        self.busy.clear();
-        self.completion_seq = None;
+        self.front.wait(&self.conn)?;
         self.stats.waits += 1;
         self.stats.wait_time += started.elapsed();
         Ok(())
     }
 
-    /// Waits if the app is about to change image pixels the server may be reading.
-    fn wait_if_busy(&mut self, region: &Region) -> Result<(), Error> {
-        // A canvas is private: the server reads the staging memory, not it.
-        if self.canvas.is_none() && self.memory.get().reads_later() && self.busy.overlaps(region) {
+    /// Makes the pixels of `region` in `front` safe to write (SECURITY.md S13): if the
+    /// server may still be reading some of them, switches to the other buffer, or
+    /// where there is none, waits. With `repaint`, the app writes all of `region`.
+    fn make_writable(&mut self, region: &Region, repaint: bool) -> Result<(), Error> {
+        if !self.front.reads_later() || !self.front.busy.overlaps(region) {
+            return Ok(());
+        }
+        if !self.switch_buffers(region, repaint)? {
             self.wait_for_server()?;
         }
         Ok(())
     }
 
-    /// Lends the image for painting `region` (clipped to the image). Waits only when
-    /// the region overlaps pixels the server may still be reading (SECURITY.md S13).
+    /// Swaps `front` with the spare buffer (made now if there is none), after copying
+    /// into the spare what changed since it was last the front, less what a repaint of
+    /// `painting` overwrites. Returns `false`, having done nothing, when there is no
+    /// second buffer to be had.
+    fn switch_buffers(&mut self, painting: &Region, repaint: bool) -> Result<bool, Error> {
+        if self.single_buffer {
+            return Ok(false);
+        }
+        if self.spare.is_none() {
+            let transport = self.transport();
+            let len = self.front.memory.get().capacity();
+            match Memory::create(&self.conn, transport, len) {
+                Ok(memory) => {
+                    self.stats.allocations += 1;
+                    self.spare = Some(Buffer::new(memory, &self.conn));
+                    // None of its pixels are the image's yet.
+                    self.stale.clear();
+                    self.stale.add(&[self.image_rect()]);
+                }
+                Err(e) if e.is_connection_lost() => return Err(e),
+                Err(e) => {
+                    log::warn!(
+                        "no second {} buffer of {len} bytes ({e}); paints over pixels in \
+                         flight will wait",
+                        transport.name()
+                    );
+                    self.single_buffer = true;
+                    return Ok(false);
+                }
+            }
+        }
+        let Some(spare) = &mut self.spare else {
+            return Ok(false);
+        };
+        if !spare.busy.is_empty() {
+            // Its last upload went before the front's: usually read long ago, and its
+            // completion handled.
+            let started = Instant::now();
+            spare.wait(&self.conn)?;
+            self.stats.waits += 1;
+            self.stats.wait_time += started.elapsed();
+        }
+        if self.canvas.is_none() {
+            // Stale rects lie inside the image: every rect noted is clipped to it.
+            let stride = self.stride;
+            let from = self.front.memory.get().pixels();
+            let to = spare.memory.get_mut().pixels_mut();
+            for &r in self.stale.as_slice() {
+                if repaint {
+                    painting.rect_minus(r, |piece| copy_between(from, to, stride, piece));
+                } else {
+                    copy_between(from, to, stride, r);
+                }
+            }
+        }
+        self.stale.clear();
+        std::mem::swap(&mut self.front, spare);
+        self.stats.switches += 1;
+        Ok(true)
+    }
+
+    /// Lends the image for painting `region` (clipped to the image). Never hands out
+    /// pixels the server may still be reading (SECURITY.md S13): when `region` overlaps
+    /// some, the store switches to its other buffer, after copying into it what changed
+    /// since it was last painted (or, with [`Options::single_buffer`] or when the
+    /// server refused a second segment, waits for the server).
     /// The region's pixels are what the store holds: what was painted there before, or
     /// black where a resize added them, so the app may paint only part of it or blend.
     pub fn begin_paint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
@@ -536,20 +584,25 @@ impl<C: Connection> BackingStore<C> {
         self.alive()?;
         let mut clipped = std::mem::take(&mut self.paint_region);
         region.intersect_rect_into(self.image_rect(), &mut clipped);
-        let waited = self.wait_if_busy(&clipped);
+        // A canvas is private: the server reads the staging memory, not it.
+        let waited = match self.canvas {
+            Some(_) => Ok(()),
+            None => self.make_writable(&clipped, repaint),
+        };
         if waited.is_ok() {
             if repaint {
                 self.forget_blank(&clipped);
             } else {
                 self.unblank(&clipped);
             }
+            self.changed(clipped.rects());
         }
         self.paint_region = clipped;
         self.noted(waited)?;
         let len = self.stride * self.height as usize;
         let pixels = match &mut self.canvas {
             Some(canvas) => &mut canvas[..len],
-            None => &mut self.memory.get_mut().pixels_mut()[..len],
+            None => &mut self.front.memory.get_mut().pixels_mut()[..len],
         };
         Ok(Frame {
             pixels,
@@ -585,20 +638,24 @@ impl<C: Connection> BackingStore<C> {
             self.unblank(&sent);
         }
         if let Some(conv) = self.converter {
-            // Converting overwrites staging memory the server may still be reading.
-            let memory = self.memory.get();
-            if memory.reads_later() && self.rects.iter().any(|r| self.busy.overlaps_rect(r)) {
+            // Converting overwrites staging memory the server may still be reading;
+            // the other buffer's needs nothing copied first (staging is not kept).
+            let front = &self.front;
+            if front.reads_later()
+                && self.rects.iter().any(|r| front.busy.overlaps_rect(r))
+                && !self.switch_buffers(&Region::new(), false)?
+            {
                 self.wait_for_server()?;
             }
             let canvas = self.canvas.as_deref().unwrap_or_default();
-            let dst = self.memory.get_mut().pixels_mut();
+            let dst = self.front.memory.get_mut().pixels_mut();
             for &r in &self.rects {
                 conv.rect(canvas, self.stride, dst, self.server_stride, r);
             }
         }
         let mut target = self.target();
         let conn = &*self.conn;
-        let memory = self.memory.get_mut();
+        let memory = self.front.memory.get_mut();
         let (mut first_seq, mut last_seq) = (0, 0);
         if memory.reads_later() && (2..=CLIP_MAX).contains(&self.clip.len()) {
             // Several rects: the damage as the GC's clip, then one put of its bounds.
@@ -643,20 +700,7 @@ impl<C: Connection> BackingStore<C> {
         }
         self.shown.record(first_seq, &self.clip);
         if memory.reads_later() {
-            // Events carry the low 16 bits of the sequence number of their request.
-            self.completion_seq = Some(last_seq as u16);
-            self.busy.add(&self.rects);
-            // A cheap request right behind the uploads: its reply says the server has
-            // read them, so a later paint that must wait finds it (nearly) arrived instead
-            // of starting a round trip then.
-            self.marker.discard();
-            let cookie = conn
-                .get_input_focus()
-                .map_err(Error::conn("GetInputFocus"))?;
-            let seq = cookie.sequence_number();
-            // The reply is kept for `wait_for_server` or discarded by `Marker`.
-            std::mem::forget(cookie);
-            self.marker.seq = Some(seq);
+            self.front.uploaded(conn, last_seq, &self.rects)?;
         }
         self.show_from_copy()?;
         self.stats.flushes += 1;
@@ -731,7 +775,9 @@ impl<C: Connection> BackingStore<C> {
         if dst.is_empty() {
             return Ok(exposed);
         }
-        self.wait_if_busy(&dst)?;
+        if self.canvas.is_none() {
+            self.make_writable(&dst, false)?;
+        }
         // The window's pixels move: what the flushes showed is no longer where it was.
         self.shown.forget();
         // Pixels not zeroed yet must not move as they are (blank lies inside the image).
@@ -739,6 +785,7 @@ impl<C: Connection> BackingStore<C> {
         let stride = self.stride;
         let mut rects = std::mem::take(&mut self.rects);
         move_pixels(self.paint_pixels(), stride, &dst, dx, dy, &mut rects);
+        self.changed(rects.iter().copied());
         self.rects = rects;
         // Order matters on the server too: the copies run in the same sequence. With a
         // server-side copy, move it, then show the moved part; else move the window.
@@ -776,15 +823,18 @@ impl<C: Connection> BackingStore<C> {
         if (width, height) == (self.width, self.height) {
             return Ok(());
         }
-        let capacity = self.memory.get().capacity();
+        let capacity = self.front.memory.get().capacity();
         if server_len < capacity / 4 {
             self.small_streak = self.small_streak.saturating_add(1);
         } else {
             self.small_streak = 0;
         }
         let shrink = self.small_streak >= SHRINK_AFTER;
-        if self.memory.get().reads_later() && !self.busy.is_empty() {
+        if self.front.reads_later() && !self.front.busy.is_empty() {
             self.wait_for_server()?;
+        }
+        if let Some(spare) = self.spare.as_mut().filter(|s| !s.busy.is_empty()) {
+            spare.wait(&self.conn)?;
         }
         // Everything that can fail comes first, so a failure leaves the store as it was.
         let fresh_canvas = match &self.canvas {
@@ -845,13 +895,16 @@ impl<C: Connection> BackingStore<C> {
         let converting = self.canvas.is_some();
         match fresh_memory {
             // When converting, the memory is staging: its old content does not matter.
-            Some(fresh) if converting => self.memory = fresh,
+            Some(fresh) if converting => self.front.memory = fresh,
             Some(mut fresh) => {
-                keep.copy(self.memory.get().pixels(), fresh.get_mut().pixels_mut());
-                self.memory = fresh;
+                keep.copy(
+                    self.front.memory.get().pixels(),
+                    fresh.get_mut().pixels_mut(),
+                );
+                self.front.memory = fresh;
             }
             None if converting => {}
-            None => keep.in_place(self.memory.get_mut().pixels_mut()),
+            None => keep.in_place(self.front.memory.get_mut().pixels_mut()),
         }
         if let Some(old) = self.server_copy.take() {
             let made = ServerCopy::new(
@@ -869,7 +922,18 @@ impl<C: Connection> BackingStore<C> {
         self.stride = stride;
         self.server_stride = server_stride;
         self.blank = blank;
-        self.busy.clear();
+        self.front.busy.clear();
+        // The spare keeps its memory while the image fits it, as `front` does; none of
+        // its pixels are the image's any more.
+        let transport = self.transport();
+        if let Some(spare) = &self.spare {
+            let memory = spare.memory.get();
+            if !reusable(server_len, memory.capacity(), shrink) || memory.transport() != transport {
+                self.spare = None;
+            }
+        }
+        self.stale.clear();
+        self.stale.add(&[self.image_rect()]);
         Ok(())
     }
 
@@ -879,13 +943,8 @@ impl<C: Connection> BackingStore<C> {
     /// `true` when the event was this store's.
     pub fn handle_event(&mut self, event: &Event) -> bool {
         match event {
-            Event::ShmCompletion(e) if Some(e.shmseg) == self.memory.get().segment() => {
-                if self.completion_seq == Some(e.sequence) {
-                    self.busy.clear();
-                    self.completion_seq = None;
-                    self.marker.discard();
-                }
-                true
+            Event::ShmCompletion(e) => {
+                self.front.completed(e) || self.spare.as_mut().is_some_and(|s| s.completed(e))
             }
             Event::GraphicsExposure(e) if e.drawable == self.window => {
                 let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
@@ -908,49 +967,19 @@ impl<C: Connection> BackingStore<C> {
             return Err(Error::ConnectionLost { request });
         }
         let BackingStore {
-            memory,
+            front,
+            spare,
             server_copy,
             gc,
             quiet_gc,
             clip_gc,
             ..
         } = self;
-        let detached = match memory {
-            Memory::Shm(m) => m.close(),
-            Memory::Wire(_) => Ok(()),
-        };
+        let detached = front.memory.close();
+        let detached = detached.and(spare.map_or(Ok(()), |s| s.memory.close()));
         let pixmap = server_copy.map_or(Ok(()), |c| c.pixmap.release());
         let gcs = gc.release().and(quiet_gc.release()).and(clip_gc.release());
         detached.and(pixmap).and(gcs)
-    }
-}
-
-/// A request whose reply marks "the server has read everything sent before it". Its
-/// reply is either waited for or discarded, never left in the connection.
-struct Marker<C: Connection> {
-    conn: Arc<C>,
-    seq: Option<x11rb::connection::SequenceNumber>,
-}
-
-impl<C: Connection> Marker<C> {
-    fn take(&mut self) -> Option<x11rb::connection::SequenceNumber> {
-        self.seq.take()
-    }
-
-    fn discard(&mut self) {
-        if let Some(seq) = self.seq.take() {
-            self.conn.discard_reply(
-                seq,
-                x11rb::connection::RequestKind::HasResponse,
-                x11rb::connection::DiscardMode::DiscardReplyAndError,
-            );
-        }
-    }
-}
-
-impl<C: Connection> Drop for Marker<C> {
-    fn drop(&mut self) {
-        self.discard();
     }
 }
 
@@ -989,48 +1018,6 @@ impl Shown {
             }
         }
         left
-    }
-}
-
-/// Rects the server may still be reading (SECURITY.md S13): a short list, collapsed to
-/// its bounding box when it grows past [`Busy::MAX`] (more waits, never fewer), so the
-/// bookkeeping allocates nothing in a steady state.
-#[derive(Default)]
-struct Busy {
-    rects: Vec<Rect>,
-}
-
-impl Busy {
-    const MAX: usize = 64;
-
-    fn add(&mut self, rects: &[Rect]) {
-        if self.rects.len() + rects.len() > Self::MAX {
-            let all = self
-                .rects
-                .iter()
-                .chain(rects)
-                .fold(Rect::default(), |acc, r| acc.union_bounds(r));
-            self.rects.clear();
-            self.rects.push(all);
-        } else {
-            self.rects.extend_from_slice(rects);
-        }
-    }
-
-    fn clear(&mut self) {
-        self.rects.clear();
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rects.is_empty()
-    }
-
-    fn overlaps_rect(&self, r: &Rect) -> bool {
-        self.rects.iter().any(|b| b.intersects(r))
-    }
-
-    fn overlaps(&self, region: &Region) -> bool {
-        !self.is_empty() && region.rects().any(|r| self.overlaps_rect(&r))
     }
 }
 
@@ -1141,6 +1128,15 @@ fn copy_rect(pixels: &mut [u8], stride: usize, dst: Rect, dx: i32, dy: i32) {
         rows.rev().for_each(&mut copy_row);
     } else {
         rows.for_each(&mut copy_row);
+    }
+}
+
+/// Copies the pixels of `r` (inside the image) from one buffer into the other.
+fn copy_between(from: &[u8], to: &mut [u8], stride: usize, r: Rect) {
+    let (x, w) = (r.x as usize * 4, r.width as usize * 4);
+    for row in r.y as usize..r.y as usize + r.height as usize {
+        let at = row * stride + x;
+        to[at..at + w].copy_from_slice(&from[at..at + w]);
     }
 }
 

@@ -242,11 +242,12 @@ fn finish(
     if let Some(store) = window.store() {
         let s = store.stats();
         println!(
-            "stats: transport {}, {} bytes uploaded in {} requests over {} flushes, {} waits ({:.1} ms), {} segment(s)",
+            "stats: transport {}, {} bytes uploaded in {} requests over {} flushes, {} buffer switches, {} waits ({:.1} ms), {} segment(s)",
             s.transport.name(),
             s.bytes_uploaded,
             s.requests,
             s.flushes,
+            s.switches,
             s.waits,
             s.wait_time.as_secs_f64() * 1e3,
             s.segments_alive

@@ -44,7 +44,7 @@ fn proxied_store(server: &XServer, sc: &Scene, transport: Transport, pixel: u32)
     let (conn, _, proxy) = server.connect_through_proxy().unwrap();
     let options = Options {
         transport: Some(transport),
-        server_copy: false,
+        ..Options::default()
     };
     let mut store = BackingStore::new(conn, sc.window, options).unwrap();
     let all = Rect::new(0, 0, sc.w, sc.h);

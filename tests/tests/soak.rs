@@ -83,6 +83,7 @@ fn soak(server: &XServer, transport: Option<Transport>, server_copy: bool, seed:
     let options = Options {
         transport,
         server_copy,
+        ..Options::default()
     };
     let mut store = xbs::BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
     let mut image = vec![0u32; 200 * 150];

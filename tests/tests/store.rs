@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{pattern, region, scene, SyncExt as _};
+use common::{pattern, region, scene, Scene, SyncExt as _};
 use x11rb::connection::{Connection, RequestConnection as _};
 use x11rb::protocol::xproto::{
     ConfigureWindowAux, ConnectionExt as _, CreateWindowAux, ImageFormat, WindowClass,
@@ -321,9 +321,15 @@ fn full_4k_frame_goes_through_put_image_in_bands() {
 #[test]
 fn paint_waits_only_for_pixels_in_flight() {
     // S13: a paint overlapping a flushed rect waits for the server; a disjoint one not.
+    // (With one buffer only: by default, the paint goes to a second buffer instead.)
     let server = XServer::start().unwrap();
     let mut sc = scene(&server, 100, 100, false);
-    let mut store = sc.store(Transport::ShmFd);
+    let options = Options {
+        transport: Some(Transport::ShmFd),
+        single_buffer: true,
+        ..Options::default()
+    };
+    let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
     let mut image = vec![0u32; 100 * 100];
     let left = region(&[(0, 0, 50, 100)]);
     let right = region(&[(50, 0, 50, 100)]);
@@ -357,6 +363,156 @@ fn paint_waits_only_for_pixels_in_flight() {
     store.flush(&all).unwrap();
     sc.shown(&image, &all);
     sc.check("after waits");
+}
+
+/// Waits for the next `ShmCompletion`, leaving other events aside.
+fn next_completion(sc: &Scene) -> Event {
+    loop {
+        let event = sc.conn.wait_for_event().unwrap();
+        if let Event::ShmCompletion(_) = event {
+            return event;
+        }
+    }
+}
+
+#[test]
+fn paint_over_pixels_in_flight_goes_to_the_other_buffer_without_waiting() {
+    // S13 without the wait: the second buffer takes the paint, after getting what
+    // changed in the first since it was last painted.
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 100, 100, false);
+    let mut store = sc.store(Transport::ShmFd);
+    let mut image = vec![0u32; 100 * 100];
+    let counts = |store: &BackingStore<_>| {
+        let s = store.stats();
+        (s.waits, s.switches, s.segments_alive)
+    };
+    let left = region(&[(0, 0, 50, 100)]);
+    sc.paint_flush(&mut store, &mut image, &left, 1);
+    assert_eq!(
+        counts(&store),
+        (0, 0, 1),
+        "no second buffer before it is needed"
+    );
+    // Overlaps the left half in flight: a second buffer, with all of the first.
+    let top = region(&[(0, 0, 100, 50)]);
+    sc.paint_flush(&mut store, &mut image, &top, 2);
+    assert_eq!(counts(&store), (0, 1, 2));
+    assert_eq!(store.stats().allocations, 2);
+    // The server reads in order: the first completion is the first buffer's. Only it
+    // is handed over, so the second buffer's pixels stay in flight.
+    assert!(store.handle_event(&next_completion(&sc)));
+    // Overlaps the top half in flight: back to the first buffer, which must get the
+    // top half first (all but what this repaint writes).
+    let right = region(&[(40, 20, 60, 80)]);
+    sc.paint_with(&mut store, &mut image, &right, 3, true);
+    store.flush(&right).unwrap();
+    sc.shown(&image, &right);
+    assert_eq!(counts(&store), (0, 2, 2));
+    // Every pixel is now sent from the first buffer, the top half's included.
+    let all = region(&[(0, 0, 100, 100)]);
+    store.flush(&all).unwrap();
+    sc.check("after two switches");
+    // A paint over in-flight pixels whose other buffer is in flight too waits for the
+    // other buffer only (its requests went first), then switches.
+    sc.paint_flush(&mut store, &mut image, &left, 4);
+    assert_eq!(counts(&store), (1, 3, 2));
+    store.flush(&all).unwrap();
+    sc.check("after a switch that waited");
+    store.close().unwrap();
+}
+
+#[test]
+fn a_resize_keeps_the_second_buffer_while_the_image_fits() {
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 100, 100, false);
+    let mut store = sc.store(Transport::ShmSysV);
+    let mut image = vec![0u32; 100 * 100];
+    let all = |sc: &Scene| region(&[(0, 0, sc.w, sc.h)]);
+    sc.paint_flush(&mut store, &mut image, &all(&sc), 1);
+    sc.paint_flush(&mut store, &mut image, &all(&sc), 2);
+    assert_eq!(store.stats().segments_alive, 2);
+    // Smaller: both buffers stay; the spare lacks every pixel of the new layout, so
+    // the next switch copies them all.
+    sc.resized(&mut image, 90, 70);
+    store.resize(90, 70).unwrap();
+    let middle = region(&[(20, 20, 30, 30)]);
+    sc.paint_flush(&mut store, &mut image, &middle, 3);
+    sc.paint_flush(&mut store, &mut image, &middle, 4);
+    let s = store.stats();
+    assert_eq!((s.segments_alive, s.allocations), (2, 2), "{s:?}");
+    assert!(s.switches >= 2, "{s:?}");
+    store.flush(&all(&sc)).unwrap();
+    sc.shown(&image, &all(&sc));
+    sc.check("after a resize with two buffers");
+    // Larger than the memory: the front grows and the spare is let go until needed.
+    sc.resized(&mut image, 200, 150);
+    store.resize(200, 150).unwrap();
+    assert_eq!(store.stats().segments_alive, 1);
+    sc.paint_flush(&mut store, &mut image, &all(&sc), 5);
+    sc.paint_flush(&mut store, &mut image, &middle, 6);
+    let s = store.stats();
+    assert_eq!((s.segments_alive, s.allocations), (2, 4), "{s:?}");
+    store.flush(&all(&sc)).unwrap();
+    sc.check("after growing");
+    store.close().unwrap();
+}
+
+#[test]
+fn pixels_a_resize_adds_stay_black_across_buffer_switches() {
+    // Pixels a resize added are zeroed lazily in the front buffer; the other buffer
+    // must get those zeros too, or a switch would show what the memory held before.
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 100, 100, false);
+    let mut store = sc.store(Transport::ShmFd);
+    let mut image = vec![0u32; 100 * 100];
+    let all = region(&[(0, 0, 100, 100)]);
+    sc.paint_flush(&mut store, &mut image, &all, 1);
+    // Shrink and grow back in the same memory: the new pixels hold old ones, unzeroed.
+    for (w, h) in [(50, 50), (100, 100)] {
+        sc.resized(&mut image, w, h);
+        store.resize(w, h).unwrap();
+    }
+    let corner = region(&[(0, 0, 50, 50)]);
+    sc.paint_flush(&mut store, &mut image, &corner, 2);
+    sc.paint_flush(&mut store, &mut image, &corner, 3);
+    assert_eq!(store.stats().switches, 1);
+    // Flushed without a paint: two rects and the gap between them (sent as one
+    // merged rect) are zeroed in the front buffer now.
+    let pair = region(&[(0, 60, 10, 10), (20, 60, 10, 10)]);
+    store.flush(&pair).unwrap();
+    sc.shown(&image, &pair);
+    // Back to the first buffer, then every pixel from it.
+    sc.paint_flush(&mut store, &mut image, &corner, 4);
+    assert_eq!(store.stats().switches, 2);
+    store.flush(&all).unwrap();
+    sc.check("new pixels after two switches");
+    store.close().unwrap();
+}
+
+#[test]
+fn a_refused_second_buffer_means_waiting() {
+    use xbs_shm::fault::{self, Point};
+    use xbs_shm::sys::Call;
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 60, 40, false);
+    let mut store = sc.store(Transport::ShmFd);
+    let mut image = vec![0u32; 60 * 40];
+    let all = region(&[(0, 0, 60, 40)]);
+    sc.paint_flush(&mut store, &mut image, &all, 1);
+    fault::reset();
+    fault::fail(Point::Sys(Call::MemfdCreate), 0);
+    sc.paint_flush(&mut store, &mut image, &all, 2);
+    fault::reset();
+    let s = store.stats();
+    assert_eq!((s.waits, s.switches, s.segments_alive), (1, 0, 1), "{s:?}");
+    // Refused once, not asked again: later paints wait, with no new attempt.
+    fault::start_trace();
+    sc.paint_flush(&mut store, &mut image, &all, 3);
+    assert_eq!(fault::take_trace(), vec![], "no second try");
+    assert_eq!(store.stats().waits, 2);
+    sc.check("with one buffer after a refusal");
+    store.close().unwrap();
 }
 
 #[test]

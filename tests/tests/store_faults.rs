@@ -20,8 +20,8 @@ use xbs_tests::XServer;
 type Store = BackingStore<Arc<RustConnection>>;
 
 /// A store's life: creation with a server-side copy, a paint and flush, a resize that
-/// needs new memory and a new pixmap, a scroll and an expose, a resize down, and a
-/// last full flush. Returns the store, the window's model is kept in `sc`.
+/// needs new memory and a new pixmap, a scroll over pixels in flight (which makes the
+/// second buffer) and an expose, a resize down, and a last full flush. Returns the store, the window's model is kept in `sc`.
 fn life(sc: &mut Scene, transport: Option<Transport>) -> Result<Store, Error> {
     let mut image = vec![0u32; (sc.w * sc.h) as usize];
     sc.resized(&mut image, 80, 60);
@@ -29,6 +29,7 @@ fn life(sc: &mut Scene, transport: Option<Transport>) -> Result<Store, Error> {
     let options = Options {
         transport,
         server_copy: true,
+        ..Options::default()
     };
     let mut store = BackingStore::new(sc.conn.clone(), sc.window, options)?;
     let step = |sc: &mut Scene, store: &mut Store, image: &mut Vec<u32>, seed| {

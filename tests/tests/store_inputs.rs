@@ -87,17 +87,14 @@ fn in_range(w: u32, h: u32) -> bool {
 }
 
 /// One case: a fresh store on the (black) window, the operations, the final check.
-fn run_case(sc: &mut Scene, transport: Transport, server_copy: bool, ops: &[Op]) {
+fn run_case(sc: &mut Scene, options: Options, ops: &[Op]) {
+    let transport = options.transport.expect("a case forces its transport");
     // Start from a black 120×90 window, as a fresh store's image is.
     let mut image = vec![0u32; (sc.w * sc.h) as usize];
     sc.resized(&mut image, 120, 90);
     sc.conn.clear_area(false, sc.window, 0, 0, 0, 0).unwrap();
     sc.model.fill(0);
-    let options = Options {
-        transport: Some(transport),
-        server_copy,
-    };
-    let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+    let mut store = BackingStore::new(sc.conn.clone(), sc.window, options.clone()).unwrap();
     sc.settle(&mut store, &image).unwrap();
     for op in ops {
         match (op, sc.apply(&mut store, &mut image, op)) {
@@ -113,10 +110,7 @@ fn run_case(sc: &mut Scene, transport: Transport, server_copy: bool, ops: &[Op])
         }
     }
     let (bad, first) = sc.mismatches();
-    assert_eq!(
-        bad, 0,
-        "{transport:?} server_copy={server_copy}: first {first:x?}"
-    );
+    assert_eq!(bad, 0, "{options:?}: first {first:x?}");
     store.close().unwrap();
 }
 
@@ -142,12 +136,18 @@ fn bad_input_clips_or_fails_typed_and_the_window_stays_exact() {
             Just(Transport::PutImage)
         ],
         any::<bool>(),
+        any::<bool>(),
         prop::collection::vec(op(), 1..12),
     );
     let ops_run = std::cell::Cell::new(0);
     runner
-        .run(&strategy, |(transport, server_copy, ops)| {
-            run_case(&mut sc.borrow_mut(), transport, server_copy, &ops);
+        .run(&strategy, |(transport, server_copy, single_buffer, ops)| {
+            let options = Options {
+                transport: Some(transport),
+                server_copy,
+                single_buffer,
+            };
+            run_case(&mut sc.borrow_mut(), options, &ops);
             ops_run.set(ops_run.get() + ops.len());
             Ok(())
         })

@@ -114,6 +114,7 @@ impl Scene {
         let opts = Options {
             transport: Some(transport),
             server_copy,
+            ..Options::default()
         };
         let store = BackingStore::new(self.conn.clone(), self.window, opts).unwrap();
         assert_eq!(store.transport(), transport);
