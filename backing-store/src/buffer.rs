@@ -166,6 +166,16 @@ impl<C: Connection> Drop for Marker<C> {
     }
 }
 
+/// Whether `outer` holds every pixel of `inner`.
+fn contains(outer: &Rect, inner: &Rect) -> bool {
+    let end = |at: i32, len: u32| i64::from(at) + i64::from(len);
+    inner.is_empty()
+        || (outer.x <= inner.x
+            && outer.y <= inner.y
+            && end(outer.x, outer.width) >= end(inner.x, inner.width)
+            && end(outer.y, outer.height) >= end(inner.y, inner.height))
+}
+
 /// A short list of rects standing for a set of pixels it may overstate, never
 /// understate: past [`Rects::MAX`] it collapses to its bounding box, so keeping it
 /// allocates nothing in a steady state. Used for the pixels the server may still be
@@ -180,6 +190,13 @@ impl Rects {
     const MAX: usize = 64;
 
     pub(crate) fn add(&mut self, rects: &[Rect]) {
+        if let [r] = rects {
+            // The common repeat (a paint of the same rect, a part of a rect already
+            // here) adds nothing, and would count twice in what a switch copies.
+            if self.rects.iter().any(|have| contains(have, r)) {
+                return;
+            }
+        }
         if self.rects.len() + rects.len() > Self::MAX {
             let all = self
                 .rects

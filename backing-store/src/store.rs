@@ -45,9 +45,11 @@ pub struct Options {
     /// Never make a second buffer: a paint over pixels the server is still reading
     /// waits for it instead. By default (`false`), the first such paint makes a second
     /// shared segment of the image's size, and from then on those paints switch to the
-    /// other buffer (copying into it what changed since it was last painted) and do
-    /// not wait. Worth setting where memory counts more than latency; no effect on
-    /// `put-image`, where the server never reads the memory later.
+    /// other buffer instead of waiting, after copying into it what changed since it
+    /// was last painted. A switch that would copy more than the paints write waits
+    /// instead, so over time switching never copies more pixels than the app paints.
+    /// Worth setting where memory counts more than latency; no effect on `put-image`,
+    /// where the server never reads the memory later.
     pub single_buffer: bool,
 }
 
@@ -89,8 +91,9 @@ pub struct Stats {
 ///    window made by winit or another toolkit).
 /// 2. For each frame: [`begin_paint`](Self::begin_paint) with the damage, paint into the
 ///    [`Frame`], [`flush`](Self::flush) the same damage. Only those pixels are sent, and
-///    nothing waits for the server: a paint over pixels it is still reading goes to a
-///    second buffer, made the first time that happens ([`Options::single_buffer`]).
+///    nothing waits for the server unless the paint overlaps pixels it is still
+///    reading; even then, a paint goes to a second buffer instead when that costs
+///    less ([`Options::single_buffer`]).
 /// 3. Scrolling: [`scroll`](Self::scroll) moves what is on the window and returns the
 ///    strip that scrolled in; paint and flush only that.
 /// 4. Events: `Expose` → [`expose_at`](Self::expose_at) with the event's sequence
@@ -198,6 +201,9 @@ pub struct BackingStore<C: Connection> {
     stale: Rects,
     /// Whether a second buffer is refused: by the options, or the server once.
     single_buffer: bool,
+    /// Pixels painted by the paints that waited, rather than switch and copy more than
+    /// they paint, since the last switch (see `switch_buffers`).
+    credit: u64,
     /// Scratch for clipping the caller's region (reused: no allocation per frame).
     clip: Region,
     /// Pixels that read as black but are not zeroed yet: what a resize added. They are
@@ -325,6 +331,7 @@ impl<C: Connection> BackingStore<C> {
             forced,
             stale: Rects::default(),
             single_buffer: options.single_buffer,
+            credit: 0,
             clip: Region::new(),
             blank: Region::new(),
             shown: Shown::default(),
@@ -502,7 +509,13 @@ impl<C: Connection> BackingStore<C> {
     /// Swaps `front` with the spare buffer (made now if there is none), after copying
     /// into the spare what changed since it was last the front, less what a repaint of
     /// `painting` overwrites. Returns `false`, having done nothing, when there is no
-    /// second buffer to be had.
+    /// second buffer to be had, or when the copy would cost more than waiting is
+    /// allowed to: more pixels than this paint writes plus those written by the paints
+    /// that waited since the last switch. So over time a switch never copies more than
+    /// the app paints: a scroll of the whole window followed by a paint of the strip
+    /// that came in waits (as it did before there were two buffers) where copying the
+    /// whole window each frame would cost more, while sprites moving a few pixels a
+    /// frame switch and copy only their trails.
     fn switch_buffers(&mut self, painting: &Region, repaint: bool) -> Result<bool, Error> {
         if self.single_buffer {
             return Ok(false);
@@ -533,6 +546,21 @@ impl<C: Connection> BackingStore<C> {
         let Some(spare) = &mut self.spare else {
             return Ok(false);
         };
+        // A canvas holds the image; staging memory needs nothing copied.
+        let copy = match self.canvas {
+            Some(_) => 0,
+            None => {
+                let mut pixels = 0;
+                stale_pieces(&self.stale, painting, repaint, |r| pixels += r.area());
+                pixels
+            }
+        };
+        let painted = painting.area();
+        if copy > painted.saturating_add(self.credit) {
+            self.credit = self.credit.saturating_add(painted);
+            return Ok(false);
+        }
+        self.credit = 0;
         if !spare.busy.is_empty() {
             // Its last upload went before the front's: usually read long ago, and its
             // completion handled.
@@ -546,13 +574,9 @@ impl<C: Connection> BackingStore<C> {
             let stride = self.stride;
             let from = self.front.memory.get().pixels();
             let to = spare.memory.get_mut().pixels_mut();
-            for &r in self.stale.as_slice() {
-                if repaint {
-                    painting.rect_minus(r, |piece| copy_between(from, to, stride, piece));
-                } else {
-                    copy_between(from, to, stride, r);
-                }
-            }
+            stale_pieces(&self.stale, painting, repaint, |r| {
+                copy_between(from, to, stride, r);
+            });
         }
         self.stale.clear();
         std::mem::swap(&mut self.front, spare);
@@ -563,8 +587,8 @@ impl<C: Connection> BackingStore<C> {
     /// Lends the image for painting `region` (clipped to the image). Never hands out
     /// pixels the server may still be reading (SECURITY.md S13): when `region` overlaps
     /// some, the store switches to its other buffer, after copying into it what changed
-    /// since it was last painted (or, with [`Options::single_buffer`] or when the
-    /// server refused a second segment, waits for the server).
+    /// since it was last painted, or waits for the server where that copy would cost
+    /// more than the paint ([`Options::single_buffer`] has the rules).
     /// The region's pixels are what the store holds: what was painted there before, or
     /// black where a resize added them, so the app may paint only part of it or blend.
     pub fn begin_paint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
@@ -1128,6 +1152,18 @@ fn copy_rect(pixels: &mut [u8], stride: usize, dst: Rect, dx: i32, dy: i32) {
         rows.rev().for_each(&mut copy_row);
     } else {
         rows.for_each(&mut copy_row);
+    }
+}
+
+/// Calls `piece` with rects covering what a switch must copy: the `stale` rects, less
+/// the `painting` region where the app repaints it.
+fn stale_pieces(stale: &Rects, painting: &Region, repaint: bool, mut piece: impl FnMut(Rect)) {
+    for &r in stale.as_slice() {
+        if repaint {
+            painting.rect_minus(r, &mut piece);
+        } else {
+            piece(r);
+        }
     }
 }
 

@@ -365,6 +365,25 @@ fn paint_waits_only_for_pixels_in_flight() {
     sc.check("after waits");
 }
 
+/// Paints and flushes `region` (with seeds from `seed` on) until the store switches
+/// buffers; returns how many of the paints waited instead.
+fn paint_until_switch(
+    sc: &mut Scene,
+    store: &mut BackingStore<Arc<RustConnection>>,
+    image: &mut [u32],
+    region: &Region,
+    seed: u32,
+) -> u32 {
+    let before = store.stats().switches;
+    for i in 0..16 {
+        sc.paint_flush(store, image, region, seed + i);
+        if store.stats().switches > before {
+            return i;
+        }
+    }
+    panic!("no switch in 16 paints: {:?}", store.stats());
+}
+
 /// Waits for the next `ShmCompletion`, leaving other events aside.
 fn next_completion(sc: &Scene) -> Event {
     loop {
@@ -377,8 +396,8 @@ fn next_completion(sc: &Scene) -> Event {
 
 #[test]
 fn paint_over_pixels_in_flight_goes_to_the_other_buffer_without_waiting() {
-    // S13 without the wait: the second buffer takes the paint, after getting what
-    // changed in the first since it was last painted.
+    // S13 without the wait: the other buffer takes the paint, after getting what
+    // changed in this one since it was last painted.
     let server = XServer::start().unwrap();
     let mut sc = scene(&server, 100, 100, false);
     let mut store = sc.store(Transport::ShmFd);
@@ -387,38 +406,83 @@ fn paint_over_pixels_in_flight_goes_to_the_other_buffer_without_waiting() {
         let s = store.stats();
         (s.waits, s.switches, s.segments_alive)
     };
+    let repaint_flush = |sc: &mut Scene, store: &mut _, image: &mut _, r: &Region, seed| {
+        sc.paint_with(store, image, r, seed, true);
+        store.flush(r).unwrap();
+        sc.shown(image, r);
+    };
     let left = region(&[(0, 0, 50, 100)]);
+    let all = region(&[(0, 0, 100, 100)]);
+    let top = region(&[(0, 0, 100, 50)]);
+    let right = region(&[(40, 20, 60, 80)]);
     sc.paint_flush(&mut store, &mut image, &left, 1);
     assert_eq!(
         counts(&store),
         (0, 0, 1),
         "no second buffer before it is needed"
     );
-    // Overlaps the left half in flight: a second buffer, with all of the first.
-    let top = region(&[(0, 0, 100, 50)]);
-    sc.paint_flush(&mut store, &mut image, &top, 2);
+    // Over the left half in flight: a second buffer, which needs nothing copied
+    // first (the repaint writes all of it).
+    repaint_flush(&mut sc, &mut store, &mut image, &all, 2);
     assert_eq!(counts(&store), (0, 1, 2));
     assert_eq!(store.stats().allocations, 2);
     // The server reads in order: the first completion is the first buffer's. Only it
     // is handed over, so the second buffer's pixels stay in flight.
     assert!(store.handle_event(&next_completion(&sc)));
-    // Overlaps the top half in flight: back to the first buffer, which must get the
-    // top half first (all but what this repaint writes).
-    let right = region(&[(40, 20, 60, 80)]);
-    sc.paint_with(&mut store, &mut image, &right, 3, true);
-    store.flush(&right).unwrap();
-    sc.shown(&image, &right);
+    // Over them: back to the first buffer, which first gets the bottom half.
+    repaint_flush(&mut sc, &mut store, &mut image, &top, 3);
     assert_eq!(counts(&store), (0, 2, 2));
-    // Every pixel is now sent from the first buffer, the top half's included.
-    let all = region(&[(0, 0, 100, 100)]);
+    assert!(store.handle_event(&next_completion(&sc)));
+    // And back again: the second buffer gets what of the top half is not repainted.
+    repaint_flush(&mut sc, &mut store, &mut image, &right, 4);
+    assert_eq!(counts(&store), (0, 3, 2));
+    // Every pixel sent from the second buffer now: the top half's included.
     store.flush(&all).unwrap();
-    sc.check("after two switches");
-    // A paint over in-flight pixels whose other buffer is in flight too waits for the
+    sc.check("after three switches");
+    // A paint over pixels in flight whose other buffer is in flight too waits for the
     // other buffer only (its requests went first), then switches.
-    sc.paint_flush(&mut store, &mut image, &left, 4);
-    assert_eq!(counts(&store), (1, 3, 2));
+    sc.paint_flush(&mut store, &mut image, &left, 5);
+    assert_eq!(counts(&store), (1, 4, 2));
     store.flush(&all).unwrap();
     sc.check("after a switch that waited");
+    store.close().unwrap();
+}
+
+#[test]
+fn a_switch_copies_no_more_over_time_than_the_paints_write() {
+    // A strip repainted over and over while the whole window is in flight: the
+    // other buffer lacks the whole window, ten strips' worth. The paints wait until
+    // they have written as much as the switch copies, then one switch pays it.
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 100, 100, false);
+    let mut store = sc.store(Transport::ShmFd);
+    let mut image = vec![0u32; 100 * 100];
+    let all = region(&[(0, 0, 100, 100)]);
+    sc.paint_flush(&mut store, &mut image, &all, 1);
+    sc.paint_with(&mut store, &mut image, &all, 2, true);
+    store.flush(&all).unwrap();
+    sc.shown(&image, &all);
+    let strip = region(&[(0, 90, 100, 10)]);
+    let mut seen = Vec::new();
+    for seed in 3..14 {
+        sc.paint_with(&mut store, &mut image, &strip, seed, true);
+        store.flush(&strip).unwrap();
+        sc.shown(&image, &strip);
+        let s = store.stats();
+        seen.push((s.waits, s.switches));
+    }
+    // 9 000 pixels to copy: 8 strips of 1 000 wait, and the 9th (1 000 of its own and
+    // 8 000 waited for) switches. From then on, the buffer switched to lacks only the
+    // strip, which is repainted: every strip switches, with nothing to copy. (Each
+    // of these switches waits for the other buffer's reads first, as no completion is
+    // handed over here.)
+    let want: Vec<(u64, u64)> = (1..=8)
+        .map(|w| (w, 1))
+        .chain([(9, 2), (10, 3), (11, 4)])
+        .collect();
+    assert_eq!(seen, want);
+    store.flush(&all).unwrap();
+    sc.check("after the waits and the switch");
     store.close().unwrap();
 }
 
@@ -438,10 +502,17 @@ fn a_resize_keeps_the_second_buffer_while_the_image_fits() {
     store.resize(90, 70).unwrap();
     let middle = region(&[(20, 20, 30, 30)]);
     sc.paint_flush(&mut store, &mut image, &middle, 3);
-    sc.paint_flush(&mut store, &mut image, &middle, 4);
+    // Copying all 6 300 pixels is paid for by 6 paints of 900 that wait, and the 7th.
+    assert_eq!(
+        paint_until_switch(&mut sc, &mut store, &mut image, &middle, 4),
+        6
+    );
     let s = store.stats();
-    assert_eq!((s.segments_alive, s.allocations), (2, 2), "{s:?}");
-    assert!(s.switches >= 2, "{s:?}");
+    assert_eq!(
+        (s.segments_alive, s.allocations, s.switches),
+        (2, 2, 2),
+        "{s:?}"
+    );
     store.flush(&all(&sc)).unwrap();
     sc.shown(&image, &all(&sc));
     sc.check("after a resize with two buffers");
@@ -475,7 +546,7 @@ fn pixels_a_resize_adds_stay_black_across_buffer_switches() {
     }
     let corner = region(&[(0, 0, 50, 50)]);
     sc.paint_flush(&mut store, &mut image, &corner, 2);
-    sc.paint_flush(&mut store, &mut image, &corner, 3);
+    paint_until_switch(&mut sc, &mut store, &mut image, &corner, 3);
     assert_eq!(store.stats().switches, 1);
     // Flushed without a paint: two rects and the gap between them (sent as one
     // merged rect) are zeroed in the front buffer now.
@@ -483,7 +554,7 @@ fn pixels_a_resize_adds_stay_black_across_buffer_switches() {
     store.flush(&pair).unwrap();
     sc.shown(&image, &pair);
     // Back to the first buffer, then every pixel from it.
-    sc.paint_flush(&mut store, &mut image, &corner, 4);
+    paint_until_switch(&mut sc, &mut store, &mut image, &corner, 20);
     assert_eq!(store.stats().switches, 2);
     store.flush(&all).unwrap();
     sc.check("new pixels after two switches");
