@@ -37,10 +37,15 @@ fn main() {
             .and_then(|()| if rest.is_empty() { valgrind() } else { Ok(()) }),
         "valgrind" => ensure_xvfb().and_then(|()| valgrind()),
         "demo" => {
+            // `cargo xtask demo -- ARGS`, by cargo habit, means the same as without `--`.
+            let rest = match rest.first() {
+                Some(first) if first == "--" => &rest[1..],
+                _ => &rest[..],
+            };
             let headless = env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
                 || rest.iter().any(|a| a == "--headless" || a == "bench");
             let ready = if headless { ensure_xvfb() } else { Ok(()) };
-            ready.and_then(|()| cargo(&["run", "--release", "-p", "xbs-demo", "--"], &rest))
+            ready.and_then(|()| cargo(&["run", "--release", "-p", "xbs-demo", "--"], rest))
         }
         _ => {
             eprintln!("usage: cargo xtask test [cargo test args] | valgrind | demo [demo args]");
