@@ -406,11 +406,6 @@ fn paint_over_pixels_in_flight_goes_to_the_other_buffer_without_waiting() {
         let s = store.stats();
         (s.waits, s.switches, s.segments_alive)
     };
-    let repaint_flush = |sc: &mut Scene, store: &mut _, image: &mut _, r: &Region, seed| {
-        sc.paint_with(store, image, r, seed, true);
-        store.flush(r).unwrap();
-        sc.shown(image, r);
-    };
     let left = region(&[(0, 0, 50, 100)]);
     let all = region(&[(0, 0, 100, 100)]);
     let top = region(&[(0, 0, 100, 50)]);
@@ -423,18 +418,18 @@ fn paint_over_pixels_in_flight_goes_to_the_other_buffer_without_waiting() {
     );
     // Over the left half in flight: a second buffer, which needs nothing copied
     // first (the repaint writes all of it).
-    repaint_flush(&mut sc, &mut store, &mut image, &all, 2);
+    sc.repaint_flush(&mut store, &mut image, &all, 2);
     assert_eq!(counts(&store), (0, 1, 2));
     assert_eq!(store.stats().allocations, 2);
     // The server reads in order: the first completion is the first buffer's. Only it
     // is handed over, so the second buffer's pixels stay in flight.
     assert!(store.handle_event(&next_completion(&sc)));
     // Over them: back to the first buffer, which first gets the bottom half.
-    repaint_flush(&mut sc, &mut store, &mut image, &top, 3);
+    sc.repaint_flush(&mut store, &mut image, &top, 3);
     assert_eq!(counts(&store), (0, 2, 2));
     assert!(store.handle_event(&next_completion(&sc)));
     // And back again: the second buffer gets what of the top half is not repainted.
-    repaint_flush(&mut sc, &mut store, &mut image, &right, 4);
+    sc.repaint_flush(&mut store, &mut image, &right, 4);
     assert_eq!(counts(&store), (0, 3, 2));
     // Every pixel sent from the second buffer now: the top half's included.
     store.flush(&all).unwrap();
@@ -459,15 +454,11 @@ fn a_switch_copies_no_more_over_time_than_the_paints_write() {
     let mut image = vec![0u32; 100 * 100];
     let all = region(&[(0, 0, 100, 100)]);
     sc.paint_flush(&mut store, &mut image, &all, 1);
-    sc.paint_with(&mut store, &mut image, &all, 2, true);
-    store.flush(&all).unwrap();
-    sc.shown(&image, &all);
+    sc.repaint_flush(&mut store, &mut image, &all, 2);
     let strip = region(&[(0, 90, 100, 10)]);
     let mut seen = Vec::new();
     for seed in 3..14 {
-        sc.paint_with(&mut store, &mut image, &strip, seed, true);
-        store.flush(&strip).unwrap();
-        sc.shown(&image, &strip);
+        sc.repaint_flush(&mut store, &mut image, &strip, seed);
         let s = store.stats();
         seen.push((s.waits, s.switches));
     }

@@ -154,6 +154,19 @@ impl Scene {
         self.shown(image, region);
     }
 
+    /// [`Scene::paint_flush`] through `begin_repaint`.
+    pub fn repaint_flush(
+        &mut self,
+        store: &mut BackingStore<Arc<RustConnection>>,
+        image: &mut [u32],
+        region: &Region,
+        seed: u32,
+    ) {
+        self.paint_with(store, image, region, seed, true);
+        store.flush(region).unwrap();
+        self.shown(image, region);
+    }
+
     /// [`Scene::paint`], through `begin_repaint` when `repaint` (the paint writes
     /// every pixel of the region).
     pub fn paint_with(
