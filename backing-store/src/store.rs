@@ -486,18 +486,15 @@ impl<C: Connection> BackingStore<C> {
 
     /// Blocks until the server has read everything uploaded from the front buffer.
     fn wait_for_server(&mut self) -> Result<(), Error> {
-        let started = Instant::now();
-        self.front.wait(&self.conn)?;
-        self.stats.waits += 1;
-        self.stats.wait_time += started.elapsed();
-        Ok(())
+        timed_wait(&mut self.front, &self.conn, &mut self.stats)
     }
 
     /// Makes the pixels of `region` in `front` safe to write (SECURITY.md S13): if the
     /// server may still be reading some of them, switches to the other buffer, or
     /// where there is none, waits. With `repaint`, the app writes all of `region`.
     fn make_writable(&mut self, region: &Region, repaint: bool) -> Result<(), Error> {
-        if !self.front.reads_later() || !self.front.busy.overlaps(region) {
+        // A canvas is private: the server reads the staging memory, not it.
+        if self.canvas.is_some() || !self.front.reads_later() || !self.front.busy.overlaps(region) {
             return Ok(());
         }
         if !self.switch_buffers(region, repaint)? {
@@ -564,10 +561,7 @@ impl<C: Connection> BackingStore<C> {
         if !spare.busy.is_empty() {
             // Its last upload went before the front's: usually read long ago, and its
             // completion handled.
-            let started = Instant::now();
-            spare.wait(&self.conn)?;
-            self.stats.waits += 1;
-            self.stats.wait_time += started.elapsed();
+            timed_wait(spare, &self.conn, &mut self.stats)?;
         }
         if self.canvas.is_none() {
             // Stale rects lie inside the image: every rect noted is clipped to it.
@@ -608,11 +602,7 @@ impl<C: Connection> BackingStore<C> {
         self.alive()?;
         let mut clipped = std::mem::take(&mut self.paint_region);
         region.intersect_rect_into(self.image_rect(), &mut clipped);
-        // A canvas is private: the server reads the staging memory, not it.
-        let waited = match self.canvas {
-            Some(_) => Ok(()),
-            None => self.make_writable(&clipped, repaint),
-        };
+        let waited = self.make_writable(&clipped, repaint);
         if waited.is_ok() {
             if repaint {
                 self.forget_blank(&clipped);
@@ -799,9 +789,7 @@ impl<C: Connection> BackingStore<C> {
         if dst.is_empty() {
             return Ok(exposed);
         }
-        if self.canvas.is_none() {
-            self.make_writable(&dst, false)?;
-        }
+        self.make_writable(&dst, false)?;
         // The window's pixels move: what the flushes showed is no longer where it was.
         self.shown.forget();
         // Pixels not zeroed yet must not move as they are (blank lies inside the image).
@@ -858,7 +846,7 @@ impl<C: Connection> BackingStore<C> {
             self.wait_for_server()?;
         }
         if let Some(spare) = self.spare.as_mut().filter(|s| !s.busy.is_empty()) {
-            spare.wait(&self.conn)?;
+            timed_wait(spare, &self.conn, &mut self.stats)?;
         }
         // Everything that can fail comes first, so a failure leaves the store as it was.
         let fresh_canvas = match &self.canvas {
@@ -1153,6 +1141,19 @@ fn copy_rect(pixels: &mut [u8], stride: usize, dst: Rect, dx: i32, dy: i32) {
     } else {
         rows.for_each(&mut copy_row);
     }
+}
+
+/// Waits until the server has read `buffer`, counting the wait in `stats`.
+fn timed_wait<C: Connection>(
+    buffer: &mut Buffer<C>,
+    conn: &C,
+    stats: &mut Stats,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    buffer.wait(conn)?;
+    stats.waits += 1;
+    stats.wait_time += started.elapsed();
+    Ok(())
 }
 
 /// Calls `piece` with rects covering what a switch must copy: the `stale` rects, less
