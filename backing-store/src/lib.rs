@@ -24,6 +24,7 @@ mod frame;
 pub mod fuzzing;
 mod region;
 mod server;
+mod socket;
 mod store;
 mod transport;
 
@@ -31,5 +32,6 @@ pub use error::Error;
 pub use format::{Format, PixelFormat, MAX_DIMENSION};
 pub use frame::Frame;
 pub use region::{Rect, Region};
+pub use socket::{enlarge_send_buffer, SEND_BUFFER};
 pub use store::{BackingStore, Options, Stats, SHRINK_AFTER};
 pub use transport::Transport;

@@ -26,6 +26,8 @@ pub struct BenchArgs {
     pub svg: Option<PathBuf>,
     /// Only the scenario of this name, or if none has it, those whose name contains it.
     pub filter: Option<String>,
+    /// Only the contenders of these names (to profile one lane alone).
+    pub contenders: Vec<String>,
 }
 
 impl BenchArgs {
@@ -37,10 +39,13 @@ impl BenchArgs {
                 "--json" => out.json = Some(args.next().ok_or("--json needs a file")?.into()),
                 "--svg" => out.svg = Some(args.next().ok_or("--svg needs a file")?.into()),
                 "--only" => out.filter = Some(args.next().ok_or("--only needs a name")?),
+                "--contender" => out
+                    .contenders
+                    .push(args.next().ok_or("--contender needs a name")?),
                 "-h" | "--help" => {
                     return Err(
                         "usage: xbs-demo bench [--quick] [--json FILE] [--svg FILE] \
-                                [--only SCENARIO]"
+                                [--only SCENARIO] [--contender NAME]..."
                             .into(),
                     )
                 }
@@ -540,7 +545,11 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
         server
             .connect()
             .map_err(|e| e.into())
-            .and_then(|(conn, _)| XbsRunner::new(conn, s.size, options, label.clone()))
+            .and_then(|(conn, _)| {
+                // What an app does once after connecting (see `enlarge_send_buffer`).
+                xbs::enlarge_send_buffer(conn.stream(), xbs::SEND_BUFFER)?;
+                XbsRunner::new(conn, s.size, options, label.clone())
+            })
             .map(|r| Box::new(r) as Box<dyn Runner>)
             .map_err(|e| (label, e.to_string()))
     };
@@ -567,6 +576,7 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
             .map_err(|e| e.into())
             .and_then(|d| XCBConnection::connect(Some(&d)).map_err(|e| e.into()))
             .and_then(|(conn, _)| {
+                xbs::enlarge_send_buffer(&conn, xbs::SEND_BUFFER)?;
                 XbsRunner::new(conn, s.size, Options::default(), "xbs-xcb".into())
             })
             .map(|r| Box::new(r) as Box<dyn Runner>)
@@ -691,6 +701,9 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
             rounds
         };
         let mut lanes = contenders(server, s);
+        if !args.contenders.is_empty() {
+            lanes.retain(|l| args.contenders.contains(&l.runner.name()));
+        }
         // Warm up: fault in the memory, settle the server.
         for lane in &mut lanes {
             if lane.failed.is_some() {

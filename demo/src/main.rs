@@ -72,6 +72,10 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
         None
     };
     let (conn, screen) = x11rb::connect(display.as_deref())?;
+    // Room in the socket for a frame, should the server lack MIT-SHM.
+    if let Err(e) = xbs::enlarge_send_buffer(conn.stream(), xbs::SEND_BUFFER) {
+        log::warn!("cannot enlarge the X socket's send buffer: {e}");
+    }
     let mut window = Window::builder()
         .title("xbs demo — t: transport, space: pause, d: show damage, q: quit")
         .size(WIDTH.into(), HEIGHT.into())

@@ -319,6 +319,50 @@ fn full_4k_frame_goes_through_put_image_in_bands() {
 }
 
 #[test]
+fn a_wire_frame_goes_out_while_the_server_reads_nothing() {
+    // With room in the socket for a frame (`enlarge_send_buffer`), a put-image flush of
+    // 16 rects of 64x64 (256 KiB, more than a Unix socket holds by default) returns
+    // while the server is stopped: the app goes on to its next frame meanwhile.
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let server = XServer::builder().without_shm().start().unwrap();
+    let mut sc = scene(&server, 400, 400, false);
+    let frame = 16 * 64 * 64 * 4;
+    let room = xbs::enlarge_send_buffer(sc.conn.stream(), xbs::SEND_BUFFER).unwrap();
+    assert!(room > frame, "{room}");
+    let mut store = sc.store(Transport::PutImage);
+    let mut image = vec![0u32; 400 * 400];
+    let grid: Vec<_> = (0..16).map(|i| (i % 4 * 96, i / 4 * 96, 64, 64)).collect();
+    let damage = region(&grid);
+    // A first frame, so the connection has learnt the server's request limit (a round
+    // trip) before the server stops.
+    sc.paint_flush(&mut store, &mut image, &damage, 2);
+    sc.paint(&mut store, &mut image, &damage, 3);
+    sc.conn.sync().unwrap();
+
+    let pid = Pid::from_raw(server.pid().unwrap() as i32);
+    kill(pid, Signal::SIGSTOP).unwrap();
+    let (sent, flushed) = mpsc::channel();
+    // Resumes the server when the flush returned, or after 20 s if it never does.
+    let watchdog = std::thread::spawn(move || {
+        let waited = flushed.recv_timeout(Duration::from_secs(20)).is_err();
+        kill(pid, Signal::SIGCONT).unwrap();
+        waited
+    });
+    let result = store.flush(&damage);
+    let _ = sent.send(());
+    let had_to_resume = watchdog.join().unwrap();
+    result.unwrap();
+    assert!(!had_to_resume, "the flush waited for the stopped server");
+    assert!(store.stats().bytes_uploaded >= 2 * frame as u64);
+    sc.shown(&image, &damage);
+    sc.check("the frame sent while the server was stopped");
+}
+
+#[test]
 fn paint_waits_only_for_pixels_in_flight() {
     // S13: a paint overlapping a flushed rect waits for the server; a disjoint one not.
     // (With one buffer only: by default, the paint goes to a second buffer instead.)
