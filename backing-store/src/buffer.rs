@@ -12,7 +12,7 @@ use xbs_shm::Kind;
 
 use crate::transport::shm::ShmUpload;
 use crate::transport::wire::WireUpload;
-use crate::transport::{Transport, Upload};
+use crate::transport::{request, Transport, Upload};
 use crate::{Error, Rect};
 
 /// The image memory with its transport (enum dispatch keeps `C` free of `'static`).
@@ -116,12 +116,8 @@ impl<C: Connection> Buffer<C> {
         self.completion_seq = Some(last_seq as u16);
         self.busy.add(rects);
         self.marker.discard();
-        let cookie = conn
-            .get_input_focus()
-            .map_err(Error::conn("GetInputFocus"))?;
-        let seq = cookie.sequence_number();
         // The reply is kept for `wait` or discarded by `Marker`.
-        std::mem::forget(cookie);
+        let seq = request::get_input_focus(conn).map_err(Error::conn("GetInputFocus"))?;
         self.marker.seq = Some(seq);
         Ok(())
     }

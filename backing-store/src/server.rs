@@ -4,9 +4,12 @@
 use std::sync::Arc;
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, Drawable, Rectangle, GX};
+use x11rb::protocol::xproto::{
+    ConnectionExt as _, CopyAreaRequest, CreateGCAux, Drawable, Rectangle, GX,
+};
 use xbs_shm::fault::{self, Point};
 
+use crate::transport::request;
 use crate::{Error, Rect};
 
 /// What a [`Resource`] is, and so how it is freed.
@@ -163,17 +166,17 @@ pub(crate) fn copy_area<C: Connection>(
 ) -> Result<(), Error> {
     let to16 = |v: i32| i16::try_from(v).unwrap_or(i16::MAX);
     let w16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
-    conn.copy_area(
-        src,
-        to,
+    let request = CopyAreaRequest {
+        src_drawable: src,
+        dst_drawable: to,
         gc,
-        to16(dst.x - dx),
-        to16(dst.y - dy),
-        to16(dst.x),
-        to16(dst.y),
-        w16(dst.width),
-        w16(dst.height),
-    )
-    .map_err(Error::conn("CopyArea"))?;
+        src_x: to16(dst.x - dx),
+        src_y: to16(dst.y - dy),
+        dst_x: to16(dst.x),
+        dst_y: to16(dst.y),
+        width: w16(dst.width),
+        height: w16(dst.height),
+    };
+    request::copy_area(conn, &request).map_err(Error::conn("CopyArea"))?;
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ClipOrdering, ConnectionExt as _, Rectangle, Window};
+use x11rb::protocol::xproto::{ClipOrdering, Rectangle, Window};
 use x11rb::protocol::Event;
 use xbs_shm::ShmCaps;
 
@@ -14,7 +14,7 @@ use crate::format::Format;
 use crate::frame::Frame;
 use crate::server::{copy_area, Resource, ServerCopy};
 use crate::transport::wire::heap;
-use crate::transport::{Target, Transport};
+use crate::transport::{request, Target, Transport};
 use crate::{Error, Rect, Region};
 
 /// Pixels a merge of two upload rectangles may add before two requests are cheaper.
@@ -222,8 +222,8 @@ pub struct BackingStore<C: Connection> {
     blank: Region,
     paint_region: Region,
     rects: Vec<Rect>,
-    /// Scratch for the clip of a many-rect flush (reused).
-    clip_rects: Vec<Rectangle>,
+    /// Scratch for the `SetClipRectangles` request of a many-rect flush (reused).
+    clip_bytes: Vec<u8>,
     /// What the last flushes showed, for [`expose_at`](Self::expose_at).
     shown: Shown,
     /// Resizes in a row that left most of the memory unused.
@@ -344,7 +344,7 @@ impl<C: Connection> BackingStore<C> {
             clip: Region::new(),
             blank: Region::new(),
             shown: Shown::default(),
-            clip_rects: Vec::new(),
+            clip_bytes: Vec::new(),
             paint_region: Region::new(),
             rects: Vec::new(),
             small_streak: 0,
@@ -684,24 +684,21 @@ impl<C: Connection> BackingStore<C> {
             // Several rects: the damage as the GC's clip, then one put of its bounds.
             // The server reads exactly the damaged pixels, and handles two requests,
             // not one a rect (each of which RustConnection polls the socket for).
-            self.clip_rects.clear();
-            self.clip_rects.extend(self.clip.rects().map(|r| Rectangle {
+            let rects = self.clip.rects().map(|r| Rectangle {
                 // Inside an image of at most i16::MAX pixels.
                 x: r.x as i16,
                 y: r.y as i16,
                 width: r.width as u16,
                 height: r.height as u16,
-            }));
-            let cookie = conn
-                .set_clip_rectangles(
-                    ClipOrdering::YX_BANDED,
-                    self.clip_gc.id(),
-                    0,
-                    0,
-                    &self.clip_rects,
-                )
-                .map_err(Error::conn("SetClipRectangles"))?;
-            first_seq = cookie.sequence_number();
+            });
+            first_seq = request::set_clip_rectangles(
+                conn,
+                &mut self.clip_bytes,
+                ClipOrdering::YX_BANDED,
+                self.clip_gc.id(),
+                rects,
+            )
+            .map_err(Error::conn("SetClipRectangles"))?;
             target.gc = self.clip_gc.id();
             let sent = memory.put(conn, &target, self.clip.bounds(), true)?;
             self.stats.bytes_uploaded += self.clip.area() * target.bytes_per_pixel as u64;

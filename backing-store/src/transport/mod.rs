@@ -4,6 +4,7 @@
 //! an upload works: from shared memory the server copies the rectangle itself
 //! (`ShmPutImage`), from the heap the bytes travel in the request (`PutImage`).
 
+pub(crate) mod request;
 pub(crate) mod shm;
 pub(crate) mod wire;
 

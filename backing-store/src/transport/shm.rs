@@ -8,7 +8,7 @@ use x11rb::protocol::shm;
 use x11rb::protocol::xproto::ImageFormat;
 use xbs_shm::{Access, Kind, Segment};
 
-use super::{Sent, Target, Transport, Upload};
+use super::{request, Sent, Target, Transport, Upload};
 use crate::{Error, Rect};
 
 pub(crate) struct ShmUpload<C: Connection> {
@@ -34,29 +34,29 @@ impl<C: Connection> ShmUpload<C> {
             i16::try_from(x).unwrap_or(i16::MAX),
             i16::try_from(y).unwrap_or(i16::MAX),
         );
-        let cookie = shm::put_image(
-            conn,
-            t.drawable,
-            t.gc,
-            total_w,
-            total_h,
-            x,
-            y,
-            w,
-            h,
-            dx,
-            dy,
-            t.depth,
-            ImageFormat::Z_PIXMAP.into(),
-            completion,
-            self.seg.seg(),
-            0,
-        )
-        .map_err(Error::conn("ShmPutImage"))?;
+        let request = shm::PutImageRequest {
+            drawable: t.drawable,
+            gc: t.gc,
+            total_width: total_w,
+            total_height: total_h,
+            src_x: x,
+            src_y: y,
+            src_width: w,
+            src_height: h,
+            dst_x: dx,
+            dst_y: dy,
+            depth: t.depth,
+            format: ImageFormat::Z_PIXMAP.into(),
+            send_event: completion,
+            shmseg: self.seg.seg(),
+            offset: 0,
+        };
+        let sequence =
+            request::shm_put_image(conn, &request).map_err(Error::conn("ShmPutImage"))?;
         Ok(Sent {
             bytes: r.area() * t.bytes_per_pixel as u64,
             requests: 1,
-            sequence: cookie.sequence_number(),
+            sequence,
         })
     }
 }

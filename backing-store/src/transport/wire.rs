@@ -4,11 +4,13 @@
 //! when even one row is too long. Full-width bands go straight from the image; others
 //! are gathered into a scratch buffer that is reused, never reallocated per frame.
 
+use std::borrow::Cow;
+
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
+use x11rb::protocol::xproto::{ImageFormat, PutImageRequest};
 
 use super::shm::u16_of;
-use super::{Sent, Target, Transport, Upload};
+use super::{request, Sent, Target, Transport, Upload};
 use crate::{Error, Rect};
 use xbs_shm::fault::Point;
 
@@ -61,21 +63,19 @@ impl WireUpload {
             }
             &self.scratch
         };
-        let cookie = conn
-            .put_image(
-                ImageFormat::Z_PIXMAP,
-                t.drawable,
-                t.gc,
-                u16_of(r.width, t)?,
-                u16_of(r.height, t)?,
-                i16::try_from(r.x).unwrap_or(i16::MAX),
-                i16::try_from(r.y).unwrap_or(i16::MAX),
-                0,
-                t.depth,
-                data,
-            )
-            .map_err(Error::conn("PutImage"))?;
-        Ok(cookie.sequence_number())
+        let request = PutImageRequest {
+            format: ImageFormat::Z_PIXMAP,
+            drawable: t.drawable,
+            gc: t.gc,
+            width: u16_of(r.width, t)?,
+            height: u16_of(r.height, t)?,
+            dst_x: i16::try_from(r.x).unwrap_or(i16::MAX),
+            dst_y: i16::try_from(r.y).unwrap_or(i16::MAX),
+            left_pad: 0,
+            depth: t.depth,
+            data: Cow::Borrowed(data),
+        };
+        request::put_image(conn, &request).map_err(Error::conn("PutImage"))
     }
 }
 
