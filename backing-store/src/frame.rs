@@ -69,7 +69,7 @@ impl Frame<'_> {
     pub fn fill(&mut self, rect: Rect, pixel: u32) {
         let bytes = pixel.to_ne_bytes();
         let stride = self.stride;
-        for r in self.region.intersect_rect(rect).rects() {
+        for r in self.region.rects_within(rect) {
             // Region rects lie inside the image: the region was clipped to it.
             let (x, y) = (r.x as usize, r.y as usize);
             for row in y..y + r.height as usize {

@@ -360,6 +360,22 @@ impl Region {
         )
     }
 
+    /// The region's rects clipped to `rect`, without allocating: together, exactly the
+    /// pixels of [`Region::intersect_rect`], none twice (in bands not merged).
+    pub(crate) fn rects_within(&self, rect: Rect) -> impl Iterator<Item = Rect> + '_ {
+        let clip = rect.to_box();
+        self.boxes.iter().filter_map(move |b| {
+            let r = clip?;
+            let c = Box {
+                x1: b.x1.max(r.x1),
+                y1: b.y1.max(r.y1),
+                x2: b.x2.min(r.x2),
+                y2: b.y2.min(r.y2),
+            };
+            (c.x1 < c.x2 && c.y1 < c.y2).then(|| c.to_rect())
+        })
+    }
+
     /// Calls `piece` with rects that together cover exactly the pixels of `rect` not in
     /// the region, without allocating.
     pub(crate) fn rect_minus(&self, rect: Rect, mut piece: impl FnMut(Rect)) {
@@ -659,6 +675,17 @@ mod tests {
             prop_assert!(!overlapping, "pieces overlap");
             let want: BTreeSet<_> = pixels(&Region::from(r)).difference(&pixels(&a)).copied().collect();
             prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn rects_within_cover_exactly_the_intersection(a in small_region(), r in small_rect()) {
+            let mut got = BTreeSet::new();
+            for p in a.rects_within(r) {
+                for px in pixels(&Region::from(p)) {
+                    prop_assert!(got.insert(px), "pieces overlap at {:?}", px);
+                }
+            }
+            prop_assert_eq!(got, pixels(&a.intersect_rect(r)));
         }
 
         #[test]

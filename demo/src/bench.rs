@@ -12,10 +12,9 @@ use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConfigureWindowAux, ConnectionExt as _};
 use x11rb::xcb_ffi::XCBConnection;
 use xbs::{BackingStore, Options, Rect, Region, Transport};
-use xbs_tests::XServer;
+use xbs_tests::{alloc_count, XServer};
 use xbs_window::Window;
 
-use crate::alloc_count;
 use crate::paint::paint_rect;
 
 /// What the user asked of the bench.

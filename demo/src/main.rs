@@ -7,7 +7,6 @@
 //! ```
 #![deny(unsafe_code)]
 
-mod alloc_count;
 mod args;
 mod bench;
 mod chart;
@@ -16,7 +15,7 @@ mod scene;
 mod screenshot;
 
 #[global_allocator]
-static ALLOCATOR: alloc_count::Counting = alloc_count::Counting;
+static ALLOCATOR: xbs_tests::alloc_count::Counting = xbs_tests::alloc_count::Counting;
 
 use std::error::Error;
 use std::sync::Arc;

@@ -16,6 +16,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod alloc_count;
+
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};

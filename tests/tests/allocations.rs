@@ -1,0 +1,60 @@
+//! A steady-state frame allocates nothing in xbs (DESIGN.md: "Steady state allocates
+//! nothing per frame"): `begin_repaint`, the paint and `flush` of 16 rects, counted by
+//! a global allocator on this thread, on every transport. Between frames the test
+//! syncs and hands the completions to the store, outside the count: reading a packet
+//! is x11rb's allocation, not xbs's, and how many arrive during a frame is timing.
+
+mod common;
+
+use common::{region, scene, SyncExt as _};
+use x11rb::connection::Connection as _;
+use xbs::Transport;
+use xbs_tests::alloc_count::{this_thread, Counting};
+use xbs_tests::XServer;
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn frames_allocate_nothing(server: &XServer, transport: Transport) {
+    let sc = scene(server, 400, 400, false);
+    xbs::enlarge_send_buffer(sc.conn.stream(), xbs::SEND_BUFFER).unwrap();
+    let mut store = sc.store(transport);
+    let grid: Vec<_> = (0..16).map(|i| (i % 4 * 96, i / 4 * 96, 64, 64)).collect();
+    let damage = region(&grid);
+    let mut counted = Vec::new();
+    for n in 0..12u32 {
+        let before = this_thread();
+        {
+            let mut frame = store.begin_repaint(&damage).unwrap();
+            frame.fill(damage.bounds(), 0xff00_0000 | (n * 0x0101));
+        }
+        store.flush(&damage).unwrap();
+        counted.push(this_thread() - before);
+        // Outside the count: the server reads the frame, the store hears of it.
+        sc.conn.sync().unwrap();
+        while let Some(event) = sc.conn.poll_for_event().unwrap() {
+            store.handle_event(&event);
+        }
+    }
+    // The first frames may grow the store's scratch buffers (and the connection's).
+    assert_eq!(
+        counted[4..],
+        [0; 8],
+        "{transport:?}: allocations per frame {counted:?}"
+    );
+    assert_eq!(store.stats().waits, 0, "{transport:?}");
+}
+
+#[test]
+fn a_steady_frame_allocates_nothing_on_shm() {
+    let server = XServer::start().unwrap();
+    for transport in [Transport::ShmFd, Transport::ShmSysV] {
+        frames_allocate_nothing(&server, transport);
+    }
+}
+
+#[test]
+fn a_steady_frame_allocates_nothing_over_the_wire() {
+    let server = XServer::builder().without_shm().start().unwrap();
+    frames_allocate_nothing(&server, Transport::PutImage);
+}
