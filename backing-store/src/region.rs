@@ -268,6 +268,26 @@ impl Region {
         sweep(self, other, Op::Subtract)
     }
 
+    /// [`Region::intersect`] into `out` (its memory reused), working in `scratch`.
+    pub(crate) fn intersect_into(&self, other: &Region, out: &mut Region, scratch: &mut Scratch) {
+        if self.is_empty() || other.is_empty() {
+            out.boxes.clear();
+        } else {
+            sweep_into(self, other, Op::Intersect, out, scratch);
+        }
+    }
+
+    /// [`Region::subtract`] into `out` (its memory reused), working in `scratch`.
+    pub(crate) fn subtract_into(&self, other: &Region, out: &mut Region, scratch: &mut Scratch) {
+        if other.is_empty() {
+            out.clone_from(self);
+        } else if self.is_empty() {
+            out.boxes.clear();
+        } else {
+            sweep_into(self, other, Op::Subtract, out, scratch);
+        }
+    }
+
     /// Pixels in `self` inside `rect`.
     pub fn intersect_rect(&self, rect: Rect) -> Region {
         let mut out = Region::new();
@@ -324,6 +344,13 @@ impl Region {
     /// The region moved by (dx, dy). Pixels pushed past the edge of the `i32` plane are
     /// dropped, never wrapped.
     pub fn translate(&self, dx: i32, dy: i32) -> Region {
+        let mut out = Region::new();
+        self.translate_into(dx, dy, &mut out);
+        out
+    }
+
+    /// [`Region::translate`] into `out` (its memory reused).
+    pub(crate) fn translate_into(&self, dx: i32, dy: i32, out: &mut Region) {
         let mut clamped = false;
         let mut shift = |v: i32, d: i32| {
             let s = i64::from(v) + i64::from(d);
@@ -336,28 +363,29 @@ impl Region {
                 }
             })
         };
-        let boxes: Vec<Box> = self
-            .boxes
-            .iter()
-            .map(|b| Box {
-                x1: shift(b.x1, dx),
-                y1: shift(b.y1, dy),
-                x2: shift(b.x2, dx),
-                y2: shift(b.y2, dy),
-            })
-            .collect();
-        if !clamped {
-            // A plain shift keeps the canonical form: same bands, same spans.
-            return Region { boxes };
+        out.boxes.clear();
+        out.boxes.extend(self.boxes.iter().map(|b| Box {
+            x1: shift(b.x1, dx),
+            y1: shift(b.y1, dy),
+            x2: shift(b.x2, dx),
+            y2: shift(b.y2, dy),
+        }));
+        if clamped {
+            // Clamping squashes rectangles onto the edge: some vanish, bands whose
+            // spans become equal must merge. Rebuilding restores the canonical form.
+            // (A plain shift keeps it: same bands, same spans.)
+            *out = Region::from_rects(
+                out.boxes
+                    .iter()
+                    .filter(|b| b.x1 < b.x2 && b.y1 < b.y2)
+                    .map(|b| b.to_rect()),
+            );
         }
-        // Clamping squashes rectangles onto the edge: some vanish, bands whose spans
-        // become equal must merge. Rebuilding restores the canonical form.
-        Region::from_rects(
-            boxes
-                .into_iter()
-                .filter(|b| b.x1 < b.x2 && b.y1 < b.y2)
-                .map(Box::to_rect),
-        )
+    }
+
+    /// Empties the region, keeping its memory.
+    pub(crate) fn clear(&mut self) {
+        self.boxes.clear();
     }
 
     /// The region's rects clipped to `rect`, without allocating: together, exactly the
@@ -512,18 +540,49 @@ fn combine_spans(a: &[Box], b: &[Box], op: Op, out: &mut Vec<(i32, i32)>) {
 
 /// One pass over the bands of `a` and `b`, producing `a op b` in banded form.
 fn sweep(a: &Region, b: &Region, op: Op) -> Region {
-    let a_bands: Vec<(i32, i32, &[Box])> = bands(&a.boxes).collect();
-    let b_bands: Vec<(i32, i32, &[Box])> = bands(&b.boxes).collect();
-    let mut ys: Vec<i32> = a_bands
-        .iter()
-        .chain(&b_bands)
-        .flat_map(|&(y1, y2, _)| [y1, y2])
-        .collect();
+    let mut out = Region::new();
+    sweep_into(a, b, op, &mut out, &mut Scratch::default());
+    out
+}
+
+/// Memory that region operations reuse: with it (and an output region that has grown
+/// as large before), an operation allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// Bands of each operand as `(y1, y2, start, end)` into its boxes.
+    bands: [Vec<(i32, i32, usize, usize)>; 2],
+    ys: Vec<i32>,
+    spans: Vec<(i32, i32)>,
+}
+
+fn band_list(boxes: &[Box], out: &mut Vec<(i32, i32, usize, usize)>) {
+    out.clear();
+    let mut start = 0;
+    for (y1, y2, band) in bands(boxes) {
+        out.push((y1, y2, start, start + band.len()));
+        start += band.len();
+    }
+}
+
+/// [`sweep`] into `out` (its memory reused), with `s` for its working memory.
+fn sweep_into(a: &Region, b: &Region, op: Op, out: &mut Region, s: &mut Scratch) {
+    let [a_bands, b_bands] = &mut s.bands;
+    band_list(&a.boxes, a_bands);
+    band_list(&b.boxes, b_bands);
+    let ys = &mut s.ys;
+    ys.clear();
+    ys.extend(
+        a_bands
+            .iter()
+            .chain(b_bands.iter())
+            .flat_map(|&(y1, y2, _, _)| [y1, y2]),
+    );
     ys.sort_unstable();
     ys.dedup();
 
-    let mut out: Vec<Box> = Vec::new();
-    let mut spans: Vec<(i32, i32)> = Vec::new();
+    let out = &mut out.boxes;
+    out.clear();
+    let spans = &mut s.spans;
     let mut prev_band: Option<(usize, usize)> = None; // (start, len) in `out`
     let (mut ia, mut ib) = (0, 0);
     for w in ys.windows(2) {
@@ -535,15 +594,15 @@ fn sweep(a: &Region, b: &Region, op: Op) -> Region {
             ib += 1;
         }
         let sa: &[Box] = match a_bands.get(ia) {
-            Some(&(by1, _, band)) if by1 <= y1 => band,
+            Some(&(by1, _, from, to)) if by1 <= y1 => &a.boxes[from..to],
             _ => &[],
         };
         let sb: &[Box] = match b_bands.get(ib) {
-            Some(&(by1, _, band)) if by1 <= y1 => band,
+            Some(&(by1, _, from, to)) if by1 <= y1 => &b.boxes[from..to],
             _ => &[],
         };
         spans.clear();
-        combine_spans(sa, sb, op, &mut spans);
+        combine_spans(sa, sb, op, spans);
         if spans.is_empty() {
             prev_band = None;
             continue;
@@ -553,7 +612,10 @@ fn sweep(a: &Region, b: &Region, op: Op) -> Region {
             let above = &out[start..start + len];
             if above[0].y2 == y1
                 && len == spans.len()
-                && above.iter().zip(&spans).all(|(b, s)| (b.x1, b.x2) == *s)
+                && above
+                    .iter()
+                    .zip(spans.iter())
+                    .all(|(b, s)| (b.x1, b.x2) == *s)
             {
                 for b in &mut out[start..start + len] {
                     b.y2 = y2;
@@ -565,7 +627,6 @@ fn sweep(a: &Region, b: &Region, op: Op) -> Region {
         out.extend(spans.iter().map(|&(x1, x2)| Box { x1, y1, x2, y2 }));
         prev_band = Some((start, spans.len()));
     }
-    Region { boxes: out }
 }
 
 #[cfg(test)]
@@ -675,6 +736,23 @@ mod tests {
             prop_assert!(!overlapping, "pieces overlap");
             let want: BTreeSet<_> = pixels(&Region::from(r)).difference(&pixels(&a)).copied().collect();
             prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn operations_into_reused_memory_are_the_plain_ones(
+            ops in proptest::collection::vec((small_region(), small_region(), -20i32..20, -20i32..20), 1..5),
+        ) {
+            // One scratch and one output for every operation, dirty from the last.
+            let mut scratch = Scratch::default();
+            let mut out = Region::from(Rect::new(-5, -5, 50, 3));
+            for (a, b, dx, dy) in ops {
+                a.intersect_into(&b, &mut out, &mut scratch);
+                prop_assert_eq!(&out, &a.intersect(&b));
+                a.subtract_into(&b, &mut out, &mut scratch);
+                prop_assert_eq!(&out, &a.subtract(&b));
+                a.translate_into(dx, dy, &mut out);
+                prop_assert_eq!(&out, &a.translate(dx, dy));
+            }
         }
 
         #[test]

@@ -12,6 +12,7 @@ use crate::buffer::{Buffer, Memory, Rects};
 use crate::convert::Converter;
 use crate::format::Format;
 use crate::frame::Frame;
+use crate::region::Scratch;
 use crate::server::{copy_area, Resource, ServerCopy};
 use crate::transport::wire::heap;
 use crate::transport::{request, Target, Transport};
@@ -228,6 +229,8 @@ pub struct BackingStore<C: Connection> {
     shown: Shown,
     /// Resizes in a row that left most of the memory unused.
     small_streak: u32,
+    /// Scratch for [`scroll`](Self::scroll) (reused).
+    scroll_plan: ScrollPlan,
     /// The request during which the connection was lost; every call fails after it.
     lost: Option<&'static str>,
     stats: Stats,
@@ -348,6 +351,7 @@ impl<C: Connection> BackingStore<C> {
             paint_region: Region::new(),
             rects: Vec::new(),
             small_streak: 0,
+            scroll_plan: ScrollPlan::default(),
             lost: None,
             stats,
         })
@@ -791,18 +795,28 @@ impl<C: Connection> BackingStore<C> {
     }
 
     fn scroll_now(&mut self, area: &Region, dx: i32, dy: i32) -> Result<Region, Error> {
-        let (dst, exposed) = scroll_plan(self.image_rect(), area, dx, dy);
+        let mut plan = std::mem::take(&mut self.scroll_plan);
+        plan.plan(self.image_rect(), area, dx, dy);
+        let moved = self.move_planned(&plan.dst, area, dx, dy);
+        // The one allocation of a scroll: the region returned (none when it is empty).
+        let exposed = plan.exposed.clone();
+        self.scroll_plan = plan;
+        moved.map(|()| exposed)
+    }
+
+    /// Moves the pixels of `dst` from `dst - (dx, dy)`, in the image and on the server.
+    fn move_planned(&mut self, dst: &Region, area: &Region, dx: i32, dy: i32) -> Result<(), Error> {
         if dst.is_empty() {
-            return Ok(exposed);
+            return Ok(());
         }
-        self.make_writable(&dst, false)?;
+        self.make_writable(dst, false)?;
         // The window's pixels move: what the flushes showed is no longer where it was.
         self.shown.forget();
         // Pixels not zeroed yet must not move as they are (blank lies inside the image).
         self.unblank(area);
         let stride = self.stride;
         let mut rects = std::mem::take(&mut self.rects);
-        move_pixels(self.paint_pixels(), stride, &dst, dx, dy, &mut rects);
+        move_pixels(self.paint_pixels(), stride, dst, dx, dy, &mut rects);
         self.changed(rects.iter().copied());
         self.rects = rects;
         // Order matters on the server too: the copies run in the same sequence. With a
@@ -817,7 +831,7 @@ impl<C: Connection> BackingStore<C> {
         self.stats.requests += self.rects.len() as u64;
         self.show_from_copy()?;
         self.conn.flush().map_err(Error::conn("flush"))?;
-        Ok(exposed)
+        Ok(())
     }
 
     /// Resizes the image to `width` × `height`, keeping the content that still lies
@@ -1095,13 +1109,38 @@ fn allocate<C: Connection>(
 /// the clipped area that receives moved pixels, and the part that scrolled in (to be
 /// painted). Both are empty for a move by (0, 0).
 pub(crate) fn scroll_plan(image: Rect, area: &Region, dx: i32, dy: i32) -> (Region, Region) {
-    if dx == 0 && dy == 0 {
-        return (Region::new(), Region::new());
+    let mut plan = ScrollPlan::default();
+    plan.plan(image, area, dx, dy);
+    (plan.dst, plan.exposed)
+}
+
+/// The regions of a scroll, kept by the store so that planning one allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct ScrollPlan {
+    area: Region,
+    moved: Region,
+    /// The pixels that move: area ∩ (area + (dx, dy)).
+    dst: Region,
+    /// The pixels that scroll in: area − dst.
+    exposed: Region,
+    scratch: Scratch,
+}
+
+impl ScrollPlan {
+    /// Plans moving `area` (clipped to `image`) by (`dx`, `dy`), as [`scroll_plan`].
+    fn plan(&mut self, image: Rect, area: &Region, dx: i32, dy: i32) {
+        if dx == 0 && dy == 0 {
+            self.dst.clear();
+            self.exposed.clear();
+            return;
+        }
+        area.intersect_rect_into(image, &mut self.area);
+        self.area.translate_into(dx, dy, &mut self.moved);
+        self.area
+            .intersect_into(&self.moved, &mut self.dst, &mut self.scratch);
+        self.area
+            .subtract_into(&self.dst, &mut self.exposed, &mut self.scratch);
     }
-    let area = area.intersect_rect(image);
-    let dst = area.intersect(&area.translate(dx, dy));
-    let exposed = area.subtract(&dst);
-    (dst, exposed)
 }
 
 /// Moves the pixels of `dst` (inside the image, as [`scroll_plan`] gives it) from

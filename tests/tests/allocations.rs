@@ -1,6 +1,7 @@
 //! A steady-state frame allocates nothing in xbs (DESIGN.md: "Steady state allocates
 //! nothing per frame"): `begin_repaint`, the paint and `flush` of 16 rects, counted by
-//! a global allocator on this thread, on every transport. Between frames the test
+//! a global allocator on this thread, on every transport; a scroll allocates only the
+//! region it returns. Between frames the test
 //! syncs and hands the completions to the store, outside the count: reading a packet
 //! is x11rb's allocation, not xbs's, and how many arrive during a frame is timing.
 
@@ -45,11 +46,46 @@ fn frames_allocate_nothing(server: &XServer, transport: Transport) {
     assert_eq!(store.stats().waits, 0, "{transport:?}");
 }
 
+/// A scroll, then the repaint and flush of the strip that came in: one allocation, the
+/// region `scroll` returns.
+fn scrolls_allocate_only_what_they_return(server: &XServer, transport: Transport) {
+    let sc = scene(server, 300, 200, false);
+    let mut store = sc.store(transport);
+    let all = region(&[(0, 0, 300, 200)]);
+    {
+        let mut frame = store.begin_repaint(&all).unwrap();
+        frame.fill(all.bounds(), 0xff20_4060);
+    }
+    store.flush(&all).unwrap();
+    let mut counted = Vec::new();
+    for n in 0..12u32 {
+        sc.conn.sync().unwrap();
+        while let Some(event) = sc.conn.poll_for_event().unwrap() {
+            store.handle_event(&event);
+        }
+        let before = this_thread();
+        let strip = store.scroll(&all, 0, -8).unwrap();
+        {
+            let mut frame = store.begin_repaint(&strip).unwrap();
+            frame.fill(strip.bounds(), 0xff00_0000 | (n * 0x0101));
+        }
+        store.flush(&strip).unwrap();
+        drop(strip);
+        counted.push(this_thread() - before);
+    }
+    assert_eq!(
+        counted[4..],
+        [1; 8],
+        "{transport:?}: allocations per scroll {counted:?}"
+    );
+}
+
 #[test]
 fn a_steady_frame_allocates_nothing_on_shm() {
     let server = XServer::start().unwrap();
     for transport in [Transport::ShmFd, Transport::ShmSysV] {
         frames_allocate_nothing(&server, transport);
+        scrolls_allocate_only_what_they_return(&server, transport);
     }
 }
 
@@ -57,4 +93,5 @@ fn a_steady_frame_allocates_nothing_on_shm() {
 fn a_steady_frame_allocates_nothing_over_the_wire() {
     let server = XServer::builder().without_shm().start().unwrap();
     frames_allocate_nothing(&server, Transport::PutImage);
+    scrolls_allocate_only_what_they_return(&server, Transport::PutImage);
 }
