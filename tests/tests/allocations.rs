@@ -7,14 +7,25 @@
 
 mod common;
 
-use common::{region, scene, SyncExt as _};
+use std::sync::Arc;
+
+use common::{region, scene, Scene, SyncExt as _};
 use x11rb::connection::Connection as _;
-use xbs::Transport;
+use x11rb::rust_connection::RustConnection;
+use xbs::{BackingStore, Transport};
 use xbs_tests::alloc_count::{this_thread, Counting};
 use xbs_tests::XServer;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
+
+/// Outside the count: the server reads what was sent, and the store hears of it.
+fn settle(sc: &Scene, store: &mut BackingStore<Arc<RustConnection>>) {
+    sc.conn.sync().unwrap();
+    while let Some(event) = sc.conn.poll_for_event().unwrap() {
+        store.handle_event(&event);
+    }
+}
 
 fn frames_allocate_nothing(server: &XServer, transport: Transport) {
     let sc = scene(server, 400, 400, false);
@@ -31,11 +42,7 @@ fn frames_allocate_nothing(server: &XServer, transport: Transport) {
         }
         store.flush(&damage).unwrap();
         counted.push(this_thread() - before);
-        // Outside the count: the server reads the frame, the store hears of it.
-        sc.conn.sync().unwrap();
-        while let Some(event) = sc.conn.poll_for_event().unwrap() {
-            store.handle_event(&event);
-        }
+        settle(&sc, &mut store);
     }
     // The first frames may grow the store's scratch buffers (and the connection's).
     assert_eq!(
@@ -59,10 +66,7 @@ fn scrolls_allocate_only_what_they_return(server: &XServer, transport: Transport
     store.flush(&all).unwrap();
     let mut counted = Vec::new();
     for n in 0..12u32 {
-        sc.conn.sync().unwrap();
-        while let Some(event) = sc.conn.poll_for_event().unwrap() {
-            store.handle_event(&event);
-        }
+        settle(&sc, &mut store);
         let before = this_thread();
         let strip = store.scroll(&all, 0, -8).unwrap();
         {
