@@ -25,8 +25,18 @@ pub(crate) fn shm_put_image<C: RequestConnection + ?Sized>(
         .ok_or(ConnectionError::UnsupportedExtension)?
         .major_opcode;
     let bytes = shm_put_image_bytes(major, request);
-    let cookie = conn.send_request_without_reply(&[IoSlice::new(&bytes)], Vec::new())?;
-    Ok(cookie.sequence_number())
+    send(conn, &[IoSlice::new(&bytes)])
+}
+
+/// Sends a request that has no reply (its errors come as events); returns its
+/// sequence number.
+fn send<C: RequestConnection + ?Sized>(
+    conn: &C,
+    bufs: &[IoSlice<'_>],
+) -> Result<SequenceNumber, ConnectionError> {
+    Ok(conn
+        .send_request_without_reply(bufs, Vec::new())?
+        .sequence_number())
 }
 
 fn shm_put_image_bytes(major: u8, r: &PutImageRequest) -> [u8; 40] {
@@ -64,15 +74,14 @@ pub(crate) fn put_image<C: RequestConnection + ?Sized>(
     request: &xproto::PutImageRequest<'_>,
 ) -> Result<SequenceNumber, ConnectionError> {
     let (header, padding) = put_image_bytes(request);
-    let cookie = conn.send_request_without_reply(
+    send(
+        conn,
         &[
             IoSlice::new(&header),
             IoSlice::new(&request.data),
             IoSlice::new(&[0; 3][..padding]),
         ],
-        Vec::new(),
-    )?;
-    Ok(cookie.sequence_number())
+    )
 }
 
 /// The header of a `PutImage`, and how many zeros pad its data to 4 bytes.
@@ -101,8 +110,7 @@ pub(crate) fn copy_area<C: RequestConnection + ?Sized>(
     request: &xproto::CopyAreaRequest,
 ) -> Result<SequenceNumber, ConnectionError> {
     let bytes = copy_area_bytes(request);
-    let cookie = conn.send_request_without_reply(&[IoSlice::new(&bytes)], Vec::new())?;
-    Ok(cookie.sequence_number())
+    send(conn, &[IoSlice::new(&bytes)])
 }
 
 fn copy_area_bytes(r: &xproto::CopyAreaRequest) -> [u8; 28] {
@@ -131,8 +139,7 @@ pub(crate) fn set_clip_rectangles<C: RequestConnection + ?Sized>(
     rects: impl Iterator<Item = Rectangle>,
 ) -> Result<SequenceNumber, ConnectionError> {
     set_clip_rectangles_bytes(buf, ordering, gc, rects);
-    let cookie = conn.send_request_without_reply(&[IoSlice::new(buf)], Vec::new())?;
-    Ok(cookie.sequence_number())
+    send(conn, &[IoSlice::new(buf)])
 }
 
 fn set_clip_rectangles_bytes(
