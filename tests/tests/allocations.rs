@@ -28,7 +28,7 @@ fn settle(sc: &Scene, store: &mut BackingStore<Arc<RustConnection>>) {
 }
 
 fn frames_allocate_nothing(server: &XServer, transport: Transport) {
-    let sc = scene(server, 400, 400, false);
+    let mut sc = scene(server, 400, 400, false);
     xbs::enlarge_send_buffer(sc.conn.stream(), xbs::SEND_BUFFER).unwrap();
     let mut store = sc.store(transport);
     let grid: Vec<_> = (0..16).map(|i| (i % 4 * 96, i / 4 * 96, 64, 64)).collect();
@@ -56,7 +56,7 @@ fn frames_allocate_nothing(server: &XServer, transport: Transport) {
 /// A scroll, then the repaint and flush of the strip that came in: one allocation, the
 /// region `scroll` returns.
 fn scrolls_allocate_only_what_they_return(server: &XServer, transport: Transport) {
-    let sc = scene(server, 300, 200, false);
+    let mut sc = scene(server, 300, 200, false);
     let mut store = sc.store(transport);
     let all = region(&[(0, 0, 300, 200)]);
     {

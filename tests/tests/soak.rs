@@ -86,6 +86,7 @@ fn soak(server: &XServer, transport: Option<Transport>, server_copy: bool, seed:
         ..Options::default()
     };
     let mut store = xbs::BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+    sc.model_store(&store);
     let mut image = vec![0u32; 200 * 150];
     let mut rng = Rng(seed | 1);
     let budget = std::env::var("XBS_SOAK_SECS")

@@ -264,7 +264,7 @@ fn other_ipc_namespace_picks_fd_passing() {
 fn depth_16_converts_on_every_transport() {
     // RGB565: the app paints xRGB words; only the flushed rects are converted.
     let server = XServer::builder().depth(16).start().unwrap();
-    let sc = scene(&server, 32, 32, false);
+    let mut sc = scene(&server, 32, 32, false);
     assert_eq!(sc.depth, 16);
     let store = sc.store(Transport::ShmFd);
     assert!(store.format().converts());
@@ -653,7 +653,7 @@ fn bad_sizes_are_typed_errors_and_leave_the_store_working() {
 #[test]
 fn resize_keeps_the_segment_when_it_fits() {
     let server = XServer::start().unwrap();
-    let sc = scene(&server, 400, 300, false);
+    let mut sc = scene(&server, 400, 300, false);
     let mut store = sc.store(Transport::ShmFd);
     store.resize(390, 290).unwrap();
     store.resize(300, 200).unwrap();
@@ -724,7 +724,7 @@ fn segment_failure_on_resize_falls_back() {
 fn server_death_gives_errors_not_panics() {
     // S14: every call after the server is gone returns Err, in bounded time.
     let mut server = XServer::start().unwrap();
-    let sc = scene(&server, 64, 64, false);
+    let mut sc = scene(&server, 64, 64, false);
     let mut store = sc.store(Transport::ShmFd);
     let all = region(&[(0, 0, 64, 64)]);
     store.flush(&all).unwrap();
@@ -863,7 +863,7 @@ fn repaired(
     let (lost, at) = exposed(sc, store);
     let before = store.stats().bytes_uploaded;
     store.expose_at(&lost, at).unwrap();
-    sc.shown(image, &lost);
+    sc.repaired(image, &lost);
     if let Some(bytes) = bytes {
         assert_eq!(store.stats().bytes_uploaded - before, bytes, "{what}");
     }
@@ -929,6 +929,64 @@ fn expose_at_skips_only_what_a_later_flush_showed() {
             );
         }
     }
+}
+
+/// Issue 21: the soak's model took the window's pixels to move with every scroll,
+/// as a `CopyArea` on the window moves them. With a server-side copy the store moves
+/// the copy and shows the moved part from it, so pixels that an Expose not handled
+/// yet has cleared do not travel: after the events are handled, the window is the
+/// image everywhere.
+#[test]
+fn a_scroll_over_an_unhandled_expose_shows_the_server_copy_moved() {
+    let server = XServer::start().unwrap();
+    for transport in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
+        let what = format!("{transport:?}");
+        let mut sc = scene(&server, 200, 100, false);
+        let mut store = sc.store_with(transport, true);
+        let mut image = vec![0u32; 200 * 100];
+        let all = region(&[(0, 0, 200, 100)]);
+        sc.paint_flush(&mut store, &mut image, &all, 1);
+        // The server forgets a block; its Expose stays queued while the app scrolls
+        // the block's rows up and right, onto pixels the Expose does not name.
+        clear(&mut sc, Rect::new(40, 50, 60, 20));
+        let strip = store.scroll(&all, 25, -30).unwrap();
+        assert_eq!(strip, sc.scrolled(&mut image, &all, 25, -30), "{what}");
+        sc.check(&format!(
+            "{what}: the scroll showed the copy, cleared pixels and all"
+        ));
+        sc.paint_flush(&mut store, &mut image, &strip, 2);
+        sc.settle(&mut store, &image).unwrap();
+        assert!(
+            sc.model == image,
+            "{what}: the model shows the image after the events"
+        );
+        sc.check(&format!("{what}: the Expose repaired after the scroll"));
+    }
+}
+
+/// The soak's model of a put-image flush: its region goes out as coalesced rects, so
+/// pixels between the rects of a region are sent too, from the image as it is now.
+#[test]
+fn a_put_image_flush_sends_the_coalesced_rects_of_its_region() {
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 200, 100, false);
+    let mut store = sc.store(Transport::PutImage);
+    let mut image = vec![0u32; 200 * 100];
+    let all = region(&[(0, 0, 200, 100)]);
+    sc.paint_flush(&mut store, &mut image, &all, 1);
+    sc.paint(&mut store, &mut image, &all, 2);
+    // An L of two rects whose bounding box adds 30 x 40 pixels, far under the slack.
+    let ell = region(&[(10, 10, 20, 40), (10, 50, 50, 20)]);
+    let before = store.stats().bytes_uploaded;
+    store.flush(&ell).unwrap();
+    assert_eq!(store.stats().bytes_uploaded - before, 50 * 60 * 4);
+    sc.shown(&image, &ell);
+    assert_eq!(
+        sc.model[20 * 200 + 45],
+        image[20 * 200 + 45],
+        "the model sent the corner"
+    );
+    sc.check("an L flushed as its bounding box");
 }
 
 #[test]

@@ -24,6 +24,15 @@ pub struct Scene {
     pub depth: u8,
     /// What the window must show, 0xAARRGGBB per pixel (alpha only for depth 32).
     pub model: Vec<u32>,
+    /// What the store's server-side copy (`Options::server_copy`) holds, when it has
+    /// one: what flushes uploaded, moved by scrolls, its top-left kept by resizes. The
+    /// store scrolls and repairs Expose from it, so the window shows its pixels there,
+    /// not the window's own (which may still be cleared by an Expose not handled yet).
+    pub copy: Option<Vec<u32>>,
+    /// Whether the store's flushes upload the coalesced rects of a region (put-image),
+    /// which may send pixels around it, rather than exactly the region (one clipped
+    /// `ShmPutImage`, for the few-rect regions these tests flush).
+    pub coalesces: bool,
     /// Whether [`Scene::apply`] handles the events at once, or leaves them for a later
     /// [`Scene::settle`] (flushes then overtake Expose events, as in a busy app).
     pub settle_after_op: bool,
@@ -83,6 +92,8 @@ pub fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
         h: h.into(),
         depth,
         model: vec![0; usize::from(w) * usize::from(h)],
+        copy: None,
+        coalesces: false,
         settle_after_op: true,
     }
 }
@@ -102,12 +113,12 @@ pub fn pattern(x: i32, y: i32, seed: u32) -> u32 {
 }
 
 impl Scene {
-    pub fn store(&self, transport: Transport) -> BackingStore<Arc<RustConnection>> {
+    pub fn store(&mut self, transport: Transport) -> BackingStore<Arc<RustConnection>> {
         self.store_with(transport, false)
     }
 
     pub fn store_with(
-        &self,
+        &mut self,
         transport: Transport,
         server_copy: bool,
     ) -> BackingStore<Arc<RustConnection>> {
@@ -119,7 +130,17 @@ impl Scene {
         let store = BackingStore::new(self.conn.clone(), self.window, opts).unwrap();
         assert_eq!(store.transport(), transport);
         assert_eq!(store.stats().server_copy, server_copy);
+        self.model_store(&store);
         store
+    }
+
+    /// Models what `store` shows from now on: whether it keeps a server-side copy
+    /// (made black at the window's size, as the store makes it), and how its
+    /// flushes upload.
+    pub fn model_store(&mut self, store: &BackingStore<Arc<RustConnection>>) {
+        let stats = store.stats();
+        self.copy = stats.server_copy.then(|| vec![0; self.model.len()]);
+        self.coalesces = stats.transport == Transport::PutImage;
     }
 
     pub fn mask(&self) -> u32 {
@@ -197,38 +218,107 @@ impl Scene {
         }
     }
 
-    /// The model takes the image's pixels in `region`, as a flush does.
+    /// The model of a flush of `region`: the image's pixels are uploaded (exactly the
+    /// region, or its coalesced rects), to the window or into the server-side copy,
+    /// which then shows the coalesced rects on the window.
     pub fn shown(&mut self, image: &[u32], region: &Region) {
-        let clip = region.intersect_rect(Rect::new(0, 0, self.w, self.h));
-        for r in clip.rects() {
-            for y in r.y..r.y + r.height as i32 {
-                for x in r.x..r.x + r.width as i32 {
-                    let i = y as usize * self.w as usize + x as usize;
+        let coalesced = self.coalesced(region);
+        let sent = if self.coalesces { &coalesced } else { region };
+        let sent = self.indices(sent);
+        match &mut self.copy {
+            Some(copy) => {
+                for &i in &sent {
+                    copy[i] = image[i];
+                }
+                self.show_copy(&coalesced);
+            }
+            None => {
+                for i in sent {
                     self.model[i] = image[i];
                 }
             }
         }
     }
 
+    /// The model of an Expose repair of `region`: from the server-side copy if there
+    /// is one (its coalesced rects, no upload), else a flush from the image.
+    pub fn repaired(&mut self, image: &[u32], region: &Region) {
+        if self.copy.is_some() {
+            self.show_copy(&self.coalesced(region));
+        } else {
+            self.shown(image, region);
+        }
+    }
+
+    /// The window takes the server-side copy's pixels in `region`.
+    fn show_copy(&mut self, region: &Region) {
+        let indices = self.indices(region);
+        if let Some(copy) = &self.copy {
+            for i in indices {
+                self.model[i] = copy[i];
+            }
+        }
+    }
+
+    /// `region` in the window as the store coalesces it for upload: neighbouring rects
+    /// merged where that adds at most the store's slack of 4096 pixels.
+    fn coalesced(&self, region: &Region) -> Region {
+        let mut rects = Vec::new();
+        region
+            .intersect_rect(Rect::new(0, 0, self.w, self.h))
+            .coalesced(4096, &mut rects);
+        Region::from_rects(rects)
+    }
+
+    /// The index of each pixel of `region` inside the window.
+    fn indices(&self, region: &Region) -> Vec<usize> {
+        let clip = region.intersect_rect(Rect::new(0, 0, self.w, self.h));
+        let w = self.w as usize;
+        clip.rects()
+            .flat_map(|r| {
+                (r.y..r.y + r.height as i32).flat_map(move |y| {
+                    (r.x..r.x + r.width as i32).map(move |x| y as usize * w + x as usize)
+                })
+            })
+            .collect()
+    }
+
     /// Applies a store's `scroll` of `area` by (`dx`, `dy`) to the image and the
-    /// model (it moves both), and returns the region that must have scrolled in.
+    /// model, and returns the region that must have scrolled in. The image moves, and
+    /// so does what the window shows: its own pixels (a `CopyArea` on the window, which
+    /// moves pixels an unhandled Expose has cleared along with the rest), or, with a
+    /// server-side copy, the copy's pixels (the store moves the copy and shows the
+    /// moved part from it).
     pub fn scrolled(&mut self, image: &mut [u32], area: &Region, dx: i32, dy: i32) -> Region {
         let area = area.intersect_rect(Rect::new(0, 0, self.w, self.h));
         if dx == 0 && dy == 0 {
             return Region::new();
         }
         let dst = area.intersect(&area.translate(dx, dy));
-        let (old_img, old_model) = (image.to_vec(), self.model.clone());
         let w = self.w as usize;
-        for r in dst.rects() {
-            for y in r.y..r.y + r.height as i32 {
-                for x in r.x..r.x + r.width as i32 {
-                    let to = y as usize * w + x as usize;
-                    let from = (y - dy) as usize * w + (x - dx) as usize;
-                    image[to] = old_img[from];
-                    self.model[to] = old_model[from];
+        let moves: Vec<(usize, usize)> = self
+            .indices(&dst)
+            .into_iter()
+            .map(|to| {
+                let (x, y) = ((to % w) as i32, (to / w) as i32);
+                (to, (y - dy) as usize * w + (x - dx) as usize)
+            })
+            .collect();
+        let move_within = |pixels: &mut [u32]| {
+            let old = pixels.to_vec();
+            for &(to, from) in &moves {
+                pixels[to] = old[from];
+            }
+        };
+        move_within(image);
+        match &mut self.copy {
+            Some(copy) => {
+                move_within(copy);
+                for &(to, _) in &moves {
+                    self.model[to] = copy[to];
                 }
             }
+            None => move_within(&mut self.model),
         }
         area.subtract(&dst)
     }
@@ -245,14 +335,12 @@ impl Scene {
         self.conn
             .configure_window(self.window, &ConfigureWindowAux::new().width(w).height(h))
             .unwrap();
-        let (ow, oh) = (self.w as usize, self.h as usize);
-        let mut new_image = vec![0u32; (w * h) as usize];
-        for y in 0..oh.min(h as usize) {
-            for x in 0..ow.min(w as usize) {
-                new_image[y * w as usize + x] = image[y * ow + x];
-            }
+        let old = (self.w, self.h);
+        *image = top_left_kept(image, old, (w, h));
+        if let Some(copy) = &mut self.copy {
+            // The store makes a black pixmap of the new size and copies the overlap.
+            *copy = top_left_kept(copy, old, (w, h));
         }
-        *image = new_image;
         self.w = w;
         self.h = h;
         self.model = vec![0; (w * h) as usize];
@@ -314,6 +402,18 @@ impl Scene {
             "{what}: {bad} pixels differ, first (x, y, got, want) = {first:x?}"
         );
     }
+}
+
+/// `pixels` of a `from`-sized image re-laid out at size `to`: the top-left overlap
+/// kept, the rest black.
+fn top_left_kept(pixels: &[u32], from: (u32, u32), to: (u32, u32)) -> Vec<u32> {
+    let (ow, oh) = (from.0 as usize, from.1 as usize);
+    let (w, h) = (to.0 as usize, to.1 as usize);
+    let mut out = vec![0u32; w * h];
+    for y in 0..oh.min(h) {
+        out[y * w..][..ow.min(w)].copy_from_slice(&pixels[y * ow..][..ow.min(w)]);
+    }
+    out
 }
 
 /// An xRGB pixel as an RGB565 server stores it (the top bits of each channel).
@@ -412,7 +512,7 @@ impl Scene {
                 x11rb::protocol::Event::Expose(e) => {
                     let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
                     store.expose_at(&Region::from(r), seq)?;
-                    self.shown(image, &Region::from(r));
+                    self.repaired(image, &Region::from(r));
                 }
                 other => {
                     store.handle_event(&other);
