@@ -3,10 +3,17 @@
 //! window is read back at checkpoints and compared with the model: 0 pixels may
 //! differ. Descriptors, SysV segments, server resources and RSS must stay flat.
 //!
-//! CI runs a short form (`XBS_SOAK_OPS` operations per configuration, 2000 unless
-//! set; the valgrind pass sets 300).
-//! The long form: `XBS_SOAK_SECS=600 cargo test --release -p xbs-tests --test soak --
-//! --nocapture` (seconds per configuration; `XBS_SOAK_SEED` repeats a run).
+//! Each configuration ([`CONFIGS`], by name) runs once per seed of [`SEEDS`].
+//! CI runs `XBS_SOAK_OPS` operations per configuration and seed ([`SOAK_OPS`] unless
+//! set; the valgrind pass sets 300). Environment:
+//! - `XBS_SOAK_SECS=N`: N seconds per configuration and seed instead (the long form:
+//!   `XBS_SOAK_SECS=60 cargo test --release -p xbs-tests --test soak -- --nocapture`);
+//! - `XBS_SOAK_SEED=N`: that seed only;
+//! - `XBS_SOAK_ONLY=NAME[,NAME..]`: only those configurations (`shm-fd`,
+//!   `shm-fd+copy`, `shm-sysv`, `shm-sysv+copy`, `put-image`, `put-image+copy`,
+//!   `depth-16`).
+//!
+//! A failure prints the command that repeats exactly that configuration and seed.
 
 mod common;
 
@@ -17,8 +24,53 @@ use xbs::{Options, Rect, Region, Transport};
 use xbs_tests::leaks::{self, Snapshot};
 use xbs_tests::XServer;
 
-const SOAK_OPS: u64 = 2000;
+/// Operations per configuration and seed in CI: well past where a state that takes
+/// many operations to build up (op 15,175 of the default seed once) goes wrong.
+const SOAK_OPS: u64 = 50_000;
 const CHECK_EVERY: u64 = 25;
+
+/// The fixed seeds: the first is the one every earlier run used.
+const SEEDS: [u64; 2] = [0x5eed_50a6, 0x0dd5_0a6e];
+
+/// One configuration of the store the soak drives.
+struct Config {
+    name: &'static str,
+    transport: Option<Transport>,
+    server_copy: bool,
+}
+
+/// The configurations on the default (depth 24) server.
+const CONFIGS: [Config; 6] = [
+    Config::new("shm-fd", Transport::ShmFd, false),
+    Config::new("shm-fd+copy", Transport::ShmFd, true),
+    Config::new("shm-sysv", Transport::ShmSysV, false),
+    Config::new("shm-sysv+copy", Transport::ShmSysV, true),
+    Config::new("put-image", Transport::PutImage, false),
+    Config::new("put-image+copy", Transport::PutImage, true),
+];
+
+/// The configuration on a depth-16 server: the transport the store picks.
+const DEPTH_16: Config = Config {
+    name: "depth-16",
+    transport: None,
+    server_copy: false,
+};
+
+impl Config {
+    const fn new(name: &'static str, transport: Transport, server_copy: bool) -> Config {
+        Config {
+            name,
+            transport: Some(transport),
+            server_copy,
+        }
+    }
+
+    /// Whether `XBS_SOAK_ONLY` (if set) names this configuration.
+    fn selected(&self) -> bool {
+        std::env::var("XBS_SOAK_ONLY")
+            .map_or(true, |only| only.split(',').any(|n| n.trim() == self.name))
+    }
+}
 
 /// xorshift64*: small, seedable, good enough to pick operations.
 struct Rng(u64);
@@ -77,14 +129,20 @@ fn rss() -> u64 {
     pages * xbs_shm::sys::page_size() as u64
 }
 
-fn soak(server: &XServer, transport: Option<Transport>, server_copy: bool, seed: u64) {
+fn soak(server: &XServer, config: &Config, seed: u64) {
     let mut sc = scene(server, 200, 150, false);
-    let what = format!("{transport:?} server_copy={server_copy} depth={}", sc.depth);
+    let (transport, server_copy) = (config.transport, config.server_copy);
+    let what = format!("{} (depth {}), seed {seed}", config.name, sc.depth);
+    let rerun = format!(
+        "XBS_SOAK_ONLY={} XBS_SOAK_SEED={seed} cargo test --release -p xbs-tests --test soak -- --nocapture",
+        config.name
+    );
     let options = Options {
         transport,
         server_copy,
         ..Options::default()
     };
+    let before = Snapshot::take(&*sc.conn);
     let mut store = xbs::BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
     sc.model_store(&store);
     let mut image = vec![0u32; 200 * 150];
@@ -98,9 +156,10 @@ fn soak(server: &XServer, transport: Option<Transport>, server_copy: bool, seed:
         .and_then(|s| s.parse().ok())
         .unwrap_or(SOAK_OPS);
     let started = Instant::now();
-    let mut warm: Option<(Snapshot, u64)> = None;
+    let mut warm: Option<(Held, u64)> = None;
     let mut ops = 0u64;
     let mut checks = 0u64;
+    let mut since_check = Vec::new();
     loop {
         let done = match budget {
             Some(b) => started.elapsed() >= b,
@@ -114,42 +173,46 @@ fn soak(server: &XServer, transport: Option<Transport>, server_copy: bool, seed:
         // Expose events, which `expose_at` must repair only where no flush has since.
         sc.settle_after_op = rng.below(3) != 0;
         if let Err(e) = sc.apply(&mut store, &mut image, &op) {
-            panic!("{what}: op {ops} ({op:?}) failed: {e}");
+            panic!("{what}: op {ops} ({op:?}) failed: {e}\nrerun: {rerun}");
         }
         ops += 1;
+        // What happened since the last good checkpoint, for the failure message.
+        since_check.push(format!(
+            "op {ops}: {op:?}, events handled: {}",
+            sc.settle_after_op
+        ));
         if ops % CHECK_EVERY == 0 {
             if let Err(e) = sc.settle(&mut store, &image) {
-                panic!("{what}: settling after op {ops} failed: {e}");
+                panic!("{what}: settling after op {ops} failed: {e}\nrerun: {rerun}");
             }
             let (bad, first) = sc.mismatches();
             assert_eq!(
-                bad, 0,
-                "{what}, seed {seed}: after op {ops} ({op:?}), first {first:x?}"
+                bad,
+                0,
+                "{what}: {bad} pixels wrong after op {ops}, first (x, y, got, want) {first:x?}\n\
+                 the ops since the last good checkpoint:\n{}\nrerun: {rerun}",
+                since_check.join("\n")
             );
+            since_check.clear();
             checks += 1;
             // The first quarter warms up (memory grows to its largest size once).
             if warm.is_none() && ops >= count.min(SOAK_OPS) / 4 {
-                warm = Some((Snapshot::take(&*sc.conn), rss()));
+                warm = Some((Held::now(&sc, &store, &what), rss()));
             }
         }
     }
     sc.settle(&mut store, &image).unwrap();
     let (bad, first) = sc.mismatches();
-    assert_eq!(bad, 0, "{what}, seed {seed}: at the end, first {first:x?}");
+    assert_eq!(
+        bad, 0,
+        "{what}: at the end, first {first:x?}\nrerun: {rerun}"
+    );
     let (warm, warm_rss) = warm.expect("the soak ran past its warm-up");
-    let end = Snapshot::take(&*sc.conn);
-    // A replaced segment may get another descriptor number; the count must hold.
     assert_eq!(
-        warm.fds.len(),
-        end.fds.len(),
-        "{what}: descriptors {:?}",
-        end.fds
+        warm,
+        Held::now(&sc, &store, &what),
+        "{what}: held after warm-up, and at the end"
     );
-    assert_eq!(
-        warm.sysv_segments, end.sysv_segments,
-        "{what}: SysV segments"
-    );
-    assert_eq!(warm.server, end.server, "{what}: resources on the server");
     let grown = rss().saturating_sub(warm_rss);
     // Under valgrind the RSS is mostly valgrind's own; it checks leaks itself there.
     if !under_valgrind() {
@@ -165,6 +228,64 @@ fn soak(server: &XServer, transport: Option<Transport>, server_copy: bool, seed:
         stats.segments_alive
     );
     store.close().unwrap();
+    assert_eq!(
+        before,
+        Snapshot::take(&*sc.conn),
+        "{what}: released by close"
+    );
+}
+
+/// What the process holds beside the store's own segments, whose number a resize may
+/// change (it drops the second buffer where the new size does not fit it, and the
+/// next paint over pixels in flight makes it again).
+#[derive(Debug, PartialEq, Eq)]
+struct Held {
+    /// Open descriptors but the segments' memfds.
+    fds: Vec<String>,
+    /// Resources on the server but the segments.
+    server: std::collections::BTreeMap<String, u32>,
+}
+
+impl Held {
+    /// Counts now, having checked that the segments are exactly the store's.
+    fn now(
+        sc: &Scene,
+        store: &xbs::BackingStore<std::sync::Arc<x11rb::rust_connection::RustConnection>>,
+        what: &str,
+    ) -> Held {
+        let Snapshot {
+            sysv_segments,
+            mut fds,
+            mut server,
+        } = Snapshot::take(&*sc.conn);
+        let stats = store.stats();
+        let expect = |t: Transport| {
+            if stats.transport == t {
+                stats.segments_alive
+            } else {
+                0
+            }
+        };
+        let memfds = fds.len();
+        fds.retain(|f| !f.contains("memfd:xbs-shm"));
+        let memfds = memfds - fds.len();
+        let attached = server.remove("ShmSeg").unwrap_or(0) as usize;
+        assert_eq!(
+            memfds,
+            expect(Transport::ShmFd),
+            "{what}: memfds ({stats:?})"
+        );
+        assert_eq!(
+            sysv_segments,
+            expect(Transport::ShmSysV),
+            "{what}: SysV segments"
+        );
+        assert_eq!(
+            attached, stats.segments_alive,
+            "{what}: segments attached on the server"
+        );
+        Held { fds, server }
+    }
 }
 
 /// Whether this process runs under valgrind (its preload library is in the env).
@@ -172,27 +293,36 @@ fn under_valgrind() -> bool {
     std::env::var("LD_PRELOAD").is_ok_and(|p| p.contains("vgpreload"))
 }
 
-fn seed() -> u64 {
-    std::env::var("XBS_SOAK_SEED")
+/// `XBS_SOAK_SEED` if set, else every seed of [`SEEDS`].
+fn seeds() -> Vec<u64> {
+    match std::env::var("XBS_SOAK_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_50a6)
+    {
+        Some(seed) => vec![seed],
+        None => SEEDS.to_vec(),
+    }
 }
 
 #[test]
 fn soak_every_transport_against_the_model() {
     let _serial = leaks::serial();
     let server = XServer::start().unwrap();
-    for transport in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
-        for server_copy in [false, true] {
-            soak(&server, Some(transport), server_copy, seed());
+    for config in CONFIGS.iter().filter(|c| c.selected()) {
+        for seed in seeds() {
+            soak(&server, config, seed);
         }
     }
 }
 
 #[test]
 fn soak_depth_16_against_the_model() {
+    if !DEPTH_16.selected() {
+        return;
+    }
     let _serial = leaks::serial();
     let server = XServer::builder().depth(16).start().unwrap();
-    soak(&server, None, false, seed());
+    for seed in seeds() {
+        soak(&server, &DEPTH_16, seed);
+    }
 }
