@@ -3,7 +3,44 @@
 //! client's. Only the rectangles being uploaded are converted, from the app's image into
 //! the upload memory, at the moment of the flush.
 
-use crate::Rect;
+use crate::format::Format;
+use crate::geometry::Geometry;
+use crate::pixels::{self, heap};
+use crate::{Error, Rect};
+
+/// A store that converts: the app paints into a private canvas (the image), and each
+/// flush converts the flushed rects into the upload memory, which is only staging.
+pub(crate) struct Conversion {
+    pub(crate) canvas: Vec<u8>,
+    converter: Converter,
+}
+
+impl Conversion {
+    /// The conversion `format` needs, with a canvas of `len` bytes, or `None` when the
+    /// app's pixels are the server's.
+    pub(crate) fn of(format: &Format, len: usize) -> Result<Option<Conversion>, Error> {
+        match format.converter() {
+            Some(converter) => Ok(Some(Conversion {
+                canvas: heap(len)?,
+                converter,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// Converts `rects` (inside the image) from the canvas into `staging`.
+    pub(crate) fn convert(&self, rects: &[Rect], geometry: &Geometry, staging: &mut [u8]) {
+        for &r in rects {
+            self.converter.rect(
+                &self.canvas,
+                geometry.stride,
+                staging,
+                geometry.server_stride,
+                r,
+            );
+        }
+    }
+}
 
 /// One colour channel of the server's pixel: where it sits and how many bits it has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,13 +105,10 @@ impl Converter {
         dst_stride: usize,
         rect: Rect,
     ) {
-        // Rects come clipped to the image, so they are non-negative and in bounds; the
-        // slice indexing still checks.
-        let (x, y) = (rect.x as usize, rect.y as usize);
-        let (w, h) = (rect.width as usize, rect.height as usize);
-        for row in y..y + h {
-            let from = &src[row * src_stride + x * 4..][..w * 4];
-            let to = &mut dst[row * dst_stride + x * self.bytes..][..w * self.bytes];
+        let rows =
+            pixels::rows(rect, src_stride, 4).zip(pixels::rows(rect, dst_stride, self.bytes));
+        for (from, to) in rows {
+            let (from, to) = (&src[from], &mut dst[to]);
             match (self.bytes, self.msb_first) {
                 (2, false) => convert_row(from, to, |v| (self.pixel(v) as u16).to_le_bytes()),
                 (2, true) => convert_row(from, to, |v| (self.pixel(v) as u16).to_be_bytes()),

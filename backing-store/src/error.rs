@@ -1,6 +1,8 @@
 //! The error type of `xbs`: typed, with the numbers of what was attempted.
 
-use x11rb::errors::{ConnectionError, ReplyError, ReplyOrIdError};
+use x11rb::errors::ConnectionError;
+use x11rb::x11_utils::X11Error;
+use xbs_shm::RequestError;
 
 use crate::Transport;
 
@@ -29,8 +31,9 @@ pub enum Error {
     /// A shared-memory segment could not be made or attached.
     #[error(transparent)]
     Shm(#[from] xbs_shm::Error),
-    /// The connection to the X server failed.
-    #[error("X connection failed during {request}: {source}")]
+    /// The connection to the X server failed. Whether it is gone for good (the store
+    /// then only returns [`Error::ConnectionLost`]) says [`Error::is_connection_lost`].
+    #[error("the X connection failed during {request}")]
     Connection {
         /// The request being sent.
         request: &'static str,
@@ -38,12 +41,12 @@ pub enum Error {
         source: ConnectionError,
     },
     /// The server answered a request with an error.
-    #[error("the X server refused {request}: {source:?}")]
+    #[error("the X server refused {request}: {:?} error", error.error_kind)]
     Reply {
         /// The request.
         request: &'static str,
         /// The server's error.
-        source: ReplyError,
+        error: X11Error,
     },
     /// The window's visual has a pixel layout xbs cannot paint.
     #[error(
@@ -95,44 +98,75 @@ pub enum Error {
     NotX11(String),
 }
 
+impl RequestError for Error {
+    fn connection(request: &'static str, source: ConnectionError) -> Self {
+        Error::Connection { request, source }
+    }
+
+    fn refused(request: &'static str, error: X11Error) -> Self {
+        Error::Reply { request, error }
+    }
+
+    fn ids_exhausted(request: &'static str) -> Self {
+        Error::IdsExhausted { request }
+    }
+}
+
 impl Error {
-    pub(crate) fn conn(request: &'static str) -> impl FnOnce(ConnectionError) -> Error {
-        move |source| Error::Connection { request, source }
-    }
-
-    pub(crate) fn reply(request: &'static str) -> impl FnOnce(ReplyError) -> Error {
-        move |source| match source {
-            ReplyError::ConnectionError(source) => Error::Connection { request, source },
-            source => Error::Reply { request, source },
-        }
-    }
-
-    pub(crate) fn id(request: &'static str) -> impl FnOnce(ReplyOrIdError) -> Error {
-        move |e| match e {
-            ReplyOrIdError::ConnectionError(source) => Error::Connection { request, source },
-            ReplyOrIdError::X11Error(x) => Error::Reply {
-                request,
-                source: ReplyError::X11Error(x),
-            },
-            ReplyOrIdError::IdsExhausted => Error::IdsExhausted { request },
-        }
-    }
-
-    /// True when the connection is gone and nothing more can be done with it.
+    /// True when the connection is gone and nothing more can be done with it: the
+    /// socket failed or libxcb shut the connection down ([`xbs_shm::is_lost`]), now or
+    /// earlier. A request the connection refused before sending it (too long, an
+    /// extension the server lacks) is not a loss.
     pub fn is_connection_lost(&self) -> bool {
-        match self {
-            Error::Connection { .. } | Error::ConnectionLost { .. } => true,
-            Error::Shm(e) => e.is_connection_lost(),
-            _ => false,
-        }
+        self.lost_during().is_some()
     }
 
     /// The request during which the connection was lost, if it was.
     pub(crate) fn lost_during(&self) -> Option<&'static str> {
         match self {
-            Error::Connection { request, .. } | Error::ConnectionLost { request } => Some(request),
+            Error::Connection { request, source } if xbs_shm::is_lost(source) => Some(request),
+            Error::ConnectionLost { request } => Some(request),
             Error::Shm(e) if e.is_connection_lost() => Some("MIT-SHM"),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_broken_connection_is_lost() {
+        let lost = |source| {
+            Error::Connection {
+                request: "test",
+                source,
+            }
+            .is_connection_lost()
+        };
+        assert!(lost(ConnectionError::IoError(
+            std::io::ErrorKind::BrokenPipe.into()
+        )));
+        assert!(lost(ConnectionError::UnknownError));
+        assert!(lost(ConnectionError::FdPassingFailed));
+        assert!(!lost(ConnectionError::UnsupportedExtension));
+        assert!(!lost(ConnectionError::MaximumRequestLengthExceeded));
+        assert!(Error::ConnectionLost { request: "test" }.is_connection_lost());
+        let shm = xbs_shm::Error::Connection {
+            request: "ShmAttachFd",
+            source: ConnectionError::UnsupportedExtension,
+        };
+        assert!(!Error::Shm(shm).is_connection_lost());
+    }
+
+    #[test]
+    fn messages_do_not_repeat_their_source() {
+        let e = Error::Connection {
+            request: "ShmPutImage",
+            source: ConnectionError::UnknownError,
+        };
+        let source = std::error::Error::source(&e).expect("the cause is the source");
+        assert!(!e.to_string().contains(&source.to_string()), "{e}");
     }
 }

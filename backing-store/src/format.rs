@@ -9,6 +9,7 @@ use x11rb::protocol::xproto::{
 
 use crate::convert::{Channel, Converter};
 use crate::Error;
+use xbs_shm::RequestError as _;
 
 /// How a pixel is laid out in the image the app paints (32-bit words in the client's
 /// byte order).
@@ -44,6 +45,17 @@ pub struct Format {
     pub byte_order: ImageOrder,
 }
 
+/// A window's [`Format`] and size, as [`Format::of_window`] finds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowFormat {
+    /// How its pixels are laid out.
+    pub format: Format,
+    /// Its width in pixels.
+    pub width: u32,
+    /// Its height in pixels.
+    pub height: u32,
+}
+
 /// The largest width or height of an image: X11 coordinates are 16-bit signed.
 pub const MAX_DIMENSION: u32 = i16::MAX as u32;
 
@@ -57,8 +69,8 @@ const RGB888: [u32; 3] = [0xff_0000, 0xff00, 0xff];
 
 impl Format {
     /// Derives the format of `window`: its visual's class and masks, its depth's pixmap
-    /// format, and the server's image byte order.
-    pub fn of_window(conn: &impl Connection, window: Window) -> Result<(Format, u32, u32), Error> {
+    /// format, and the server's image byte order; with the window's size.
+    pub fn of_window(conn: &impl Connection, window: Window) -> Result<WindowFormat, Error> {
         let attrs = conn
             .get_window_attributes(window)
             .map_err(Error::conn("GetWindowAttributes"))?;
@@ -71,8 +83,11 @@ impl Format {
             .reply()
             .map_err(Error::reply("GetWindowAttributes"))?
             .visual;
-        let format = Format::from_setup(conn.setup(), visual, geo.depth)?;
-        Ok((format, u32::from(geo.width), u32::from(geo.height)))
+        Ok(WindowFormat {
+            format: Format::from_setup(conn.setup(), visual, geo.depth)?,
+            width: u32::from(geo.width),
+            height: u32::from(geo.height),
+        })
     }
 
     /// The format for `visual` at `depth`, as the connection setup describes them.

@@ -1,7 +1,7 @@
 //! Entry points for the fuzz targets in `fuzz/` (run with `cargo +nightly fuzz`): the
 //! parts of `flush` and `scroll` that work on memory alone, with no server, so a
 //! fuzzer can drive them for hours. They call exactly the code the store runs. Not
-//! part of the API: hidden from the docs, and may change at any release.
+//! part of the API: compiled only with `--cfg fuzzing`, which `cargo fuzz` sets.
 
 use crate::store::{move_pixels, scroll_plan, COALESCE_SLACK};
 use crate::transport::wire::bands;

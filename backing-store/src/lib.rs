@@ -16,21 +16,30 @@
 #![deny(missing_docs)]
 
 mod buffer;
+mod buffers;
 mod convert;
 mod error;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
+#[cfg(not(feature = "fault-injection"))]
+mod fault;
 mod format;
 mod frame;
-#[doc(hidden)]
+#[cfg(fuzzing)]
 pub mod fuzzing;
+mod geometry;
+mod pixels;
+mod rects;
 mod region;
+mod request;
 mod server;
 mod socket;
 mod store;
 mod transport;
 
 pub use error::Error;
-pub use format::{Format, PixelFormat, MAX_DIMENSION};
-pub use frame::Frame;
+pub use format::{Format, PixelFormat, WindowFormat, MAX_DIMENSION};
+pub use frame::{Frame, Span, Spans};
 pub use region::{Rect, Region};
 pub use socket::{enlarge_send_buffer, SEND_BUFFER};
 pub use store::{BackingStore, Options, Stats, SHRINK_AFTER};

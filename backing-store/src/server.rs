@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
+use crate::fault::{self, Point};
+use crate::{request, Error, Rect};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     ConnectionExt as _, CopyAreaRequest, CreateGCAux, Drawable, Rectangle, GX,
 };
-use xbs_shm::fault::{self, Point};
-
-use crate::transport::request;
-use crate::{Error, Rect};
+use xbs_shm::RequestError as _;
 
 /// What a [`Resource`] is, and so how it is freed.
 #[derive(Clone, Copy, Debug)]
@@ -34,7 +33,7 @@ impl<C: Connection> Resource<C> {
         let mut aux = CreateGCAux::new()
             .graphics_exposures(u32::from(exposures))
             .foreground(0);
-        if fault::hit(Point::ServerGc).is_some() {
+        if fault::hit(Point::ServerGc) {
             // A function outside the protocol's 16: the real server answers BadValue.
             aux = aux.function(GX::from(16u8));
         }
@@ -60,9 +59,10 @@ impl<C: Connection> Resource<C> {
     ) -> Result<Self, Error> {
         let id = conn.generate_id().map_err(Error::id("CreatePixmap"))?;
         // Wider than the server's 32767: it answers BadAlloc, as when out of memory.
-        let width = match fault::hit(Point::ServerPixmap) {
-            Some(_) => 40_000,
-            None => width,
+        let width = if fault::hit(Point::ServerPixmap) {
+            40_000
+        } else {
+            width
         };
         conn.create_pixmap(depth, id, drawable, width, height)
             .map_err(Error::conn("CreatePixmap"))?
@@ -111,6 +111,34 @@ impl<C: Connection> Drop for Resource<C> {
     }
 }
 
+/// The store's GCs, all for the window's depth.
+pub(crate) struct Gcs<C: Connection> {
+    /// For the window, with GraphicsExpose on (scrolls repair what CopyArea missed).
+    pub(crate) window: Resource<C>,
+    /// Without exposure events, for uploads to and copies from the pixmap.
+    pub(crate) quiet: Resource<C>,
+    /// Whose clip is set to the damage before one `ShmPutImage` of its bounds.
+    pub(crate) clip: Resource<C>,
+}
+
+impl<C: Connection> Gcs<C> {
+    pub(crate) fn new(conn: &Arc<C>, window: Drawable) -> Result<Self, Error> {
+        Ok(Gcs {
+            window: Resource::gc(conn, window, true)?,
+            quiet: Resource::gc(conn, window, false)?,
+            clip: Resource::gc(conn, window, false)?,
+        })
+    }
+
+    /// Frees the three, waiting for the server's answers; the first failure is
+    /// reported, and every one is freed regardless.
+    pub(crate) fn release(self) -> Result<(), Error> {
+        let window = self.window.release();
+        let quiet = self.quiet.release();
+        window.and(quiet).and(self.clip.release())
+    }
+}
+
 /// The server-side copy of the window: a pixmap of the image's size that flushes
 /// upload into, and that the window is repaired and scrolled from without uploads.
 pub(crate) struct ServerCopy<C: Connection> {
@@ -150,6 +178,22 @@ impl<C: Connection> ServerCopy<C> {
             copy_area(&**conn, old.pixmap.id(), copy.pixmap.id(), gc, keep, 0, 0)?;
         }
         Ok(copy)
+    }
+}
+
+impl<C: Connection> ServerCopy<C> {
+    /// Copies `rects` of the copy onto `window` with `gc`.
+    pub(crate) fn show(
+        &self,
+        conn: &C,
+        window: Drawable,
+        gc: u32,
+        rects: &[Rect],
+    ) -> Result<(), Error> {
+        for &r in rects {
+            copy_area(conn, self.pixmap.id(), window, gc, r, 0, 0)?;
+        }
+        Ok(())
     }
 }
 

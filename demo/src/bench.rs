@@ -15,7 +15,7 @@ use xbs::{BackingStore, Options, Rect, Region, Transport};
 use xbs_tests::{alloc_count, XServer};
 use xbs_window::Window;
 
-use crate::paint::paint_rect;
+use crate::paint::{paint_rect, paint_row};
 
 /// What the user asked of the bench.
 #[derive(Debug, Default)]
@@ -284,10 +284,8 @@ impl<C: Connection> Runner for XbsRunner<C> {
                 {
                     // The paint below writes every pixel of the damage.
                     let mut frame = counted(&mut self.allocs, || store.begin_repaint(&region))?;
-                    let stride = frame.stride();
-                    let px = frame.pixels_mut();
-                    for r in region.rects() {
-                        paint_rect(px, stride, r, n);
+                    for span in frame.spans_mut() {
+                        paint_row(span.pixels, span.x as usize, span.y as usize, n);
                     }
                 }
                 counted(&mut self.allocs, || store.flush(&region))?;
@@ -553,20 +551,14 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
             .map_err(|e| (label, e.to_string()))
     };
     let xbs = |t: Option<Transport>| {
-        let options = Options {
-            transport: t,
-            ..Options::default()
-        };
+        let options = Options::new().transport(t);
         with(options, name(t))
     };
     lanes.push(xbs(None));
     if matches!(s.work, Work::Expose | Work::Scroll) {
         // The option made for these: a pixmap of the window kept on the server, so
         // Expose and scroll are server-side copies with no upload.
-        let options = Options {
-            server_copy: true,
-            ..Options::default()
-        };
+        let options = Options::new().server_copy(true);
         lanes.push(with(options, "xbs-server-copy".into()));
     }
     // The same on libxcb, the connection softbuffer uses.

@@ -139,7 +139,7 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
         }
         let mut sprites = Region::new();
         scene.move_sprites(&mut sprites);
-        scene.paint_sprites(&mut store.begin_paint(&sprites)?, &sprites);
+        scene.paint_sprites(&mut store.begin_paint(&sprites)?);
         damage = damage.union(&sprites);
         // The log panel scrolls a line every 8 frames: CopyArea, then one new strip.
         if frames % 8 == 0 {
@@ -215,10 +215,7 @@ fn switch_transport(window: &mut Window<RustConnection>) -> Result<(), Box<dyn E
     let at = TRANSPORTS.iter().position(|&t| t == current).unwrap_or(0);
     for step in 1..=TRANSPORTS.len() {
         let next = TRANSPORTS[(at + step) % TRANSPORTS.len()];
-        let options = Options {
-            transport: Some(next),
-            ..Options::default()
-        };
+        let options = Options::new().transport(next);
         match window.attach_store(options) {
             Ok(()) => {
                 println!("transport: {}", next.name());

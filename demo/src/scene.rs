@@ -101,7 +101,7 @@ impl Scene {
     /// switch, or to repair what the damage flash covered.
     pub fn paint(&mut self, frame: &mut Frame<'_>) {
         let region = frame.region().clone();
-        self.paint_region(frame, &region);
+        self.paint_region(frame);
         let panel = self.panel();
         if region.intersects_rect(panel) {
             fill(frame, panel, 0xff10_1418);
@@ -127,23 +127,19 @@ impl Scene {
         }
     }
 
-    /// Background and sprites inside `region` of the field.
-    fn paint_region(&self, frame: &mut Frame<'_>, region: &Region) {
+    /// Background and sprites inside the frame's region of the field.
+    fn paint_region(&self, frame: &mut Frame<'_>) {
         let field = self.field();
-        let stride = frame.stride();
-        let px = frame.pixels_mut();
-        for r in region.intersect_rect(field).rects() {
-            for y in r.y..r.y + r.height as i32 {
-                let row = &mut px[y as usize * stride..];
-                for x in r.x..r.x + r.width as i32 {
-                    let at = x as usize * 4;
-                    row[at..at + 4].copy_from_slice(&background(x, y).to_ne_bytes());
-                }
+        let right = field.x + field.width as i32;
+        for span in frame.spans_mut() {
+            let inside = (right - span.x).clamp(0, span.pixels.len() as i32 / 4) as usize;
+            for (i, px) in span.pixels[..inside * 4].chunks_exact_mut(4).enumerate() {
+                px.copy_from_slice(&background(span.x + i as i32, span.y).to_ne_bytes());
             }
         }
         for s in &self.sprites {
             let r = s.rect();
-            if region.intersects_rect(r) {
+            if frame.region().intersects_rect(r) {
                 fill(frame, r, s.colour);
                 fill(
                     frame,
@@ -180,9 +176,9 @@ impl Scene {
         self.frame += 1;
     }
 
-    /// Paints the sprites' damage.
-    pub fn paint_sprites(&self, frame: &mut Frame<'_>, damage: &Region) {
-        self.paint_region(frame, damage);
+    /// Paints the sprites' damage: the frame's region.
+    pub fn paint_sprites(&self, frame: &mut Frame<'_>) {
+        self.paint_region(frame);
     }
 
     /// The region a new log line needs after `scroll` moved the panel up one line.
@@ -249,24 +245,24 @@ fn fill(frame: &mut Frame<'_>, r: Rect, pixel: u32) {
 
 /// Draws `s` with the 8×8 font at (x, y), clipped to the frame's region.
 pub fn text(frame: &mut Frame<'_>, x: i32, y: i32, s: &str, fg: u32, bg: u32) {
-    let region = frame.region().clone();
-    let (w, h) = (frame.width() as i32, frame.height() as i32);
-    let stride = frame.stride();
-    let px = frame.pixels_mut();
-    for (i, ch) in s.chars().enumerate() {
-        let glyph = font8x8::BASIC_FONTS.get(ch).unwrap_or([0; 8]);
-        let gx = x + i as i32 * 8;
-        for (row, bits) in glyph.iter().enumerate() {
-            let py = y + row as i32;
-            for col in 0..8 {
-                let pxx = gx + col;
-                if pxx < 0 || py < 0 || pxx >= w || py >= h || !region.contains(pxx, py) {
-                    continue;
-                }
-                let on = bits & (1 << col) != 0;
-                let at = py as usize * stride + pxx as usize * 4;
-                px[at..at + 4].copy_from_slice(&if on { fg } else { bg }.to_ne_bytes());
+    let glyphs: Vec<[u8; 8]> = s
+        .chars()
+        .map(|ch| font8x8::BASIC_FONTS.get(ch).unwrap_or([0; 8]))
+        .collect();
+    let right = x + glyphs.len() as i32 * 8;
+    for span in frame.spans_mut() {
+        let row = span.y - y;
+        if !(0..8).contains(&row) {
+            continue;
+        }
+        for (i, px) in span.pixels.chunks_exact_mut(4).enumerate() {
+            let at = span.x + i as i32;
+            if at < x || at >= right {
+                continue;
             }
+            let (glyph, col) = (((at - x) / 8) as usize, (at - x) % 8);
+            let on = glyphs[glyph][row as usize] & (1 << col) != 0;
+            px.copy_from_slice(&if on { fg } else { bg }.to_ne_bytes());
         }
     }
 }

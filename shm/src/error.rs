@@ -50,7 +50,7 @@ pub enum Error {
         error: X11Error,
     },
     /// The connection to the server failed.
-    #[error("connection to the X server failed during {request}: {source}")]
+    #[error("the X connection failed during {request}")]
     Connection {
         /// The request being sent or waited for.
         request: &'static str,
@@ -78,28 +78,118 @@ impl Error {
         }
     }
 
-    pub(crate) fn conn(request: &'static str, source: ConnectionError) -> Self {
-        Error::Connection { request, source }
-    }
-
-    pub(crate) fn reply(request: &'static str, e: ReplyError) -> Self {
-        match e {
-            ReplyError::ConnectionError(source) => Error::Connection { request, source },
-            ReplyError::X11Error(error) => Error::Refused { request, error },
-        }
-    }
-
-    pub(crate) fn id(request: &'static str, e: ReplyOrIdError) -> Self {
-        match e {
-            ReplyOrIdError::IdsExhausted => Error::IdsExhausted { request },
-            ReplyOrIdError::ConnectionError(source) => Error::Connection { request, source },
-            ReplyOrIdError::X11Error(error) => Error::Refused { request, error },
-        }
-    }
-
     /// True when the connection itself is gone: nothing on this connection will work,
     /// so falling back to another transport is pointless.
     pub fn is_connection_lost(&self) -> bool {
-        matches!(self, Error::Connection { .. })
+        matches!(self, Error::Connection { source, .. } if is_lost(source))
+    }
+}
+
+impl RequestError for Error {
+    fn connection(request: &'static str, source: ConnectionError) -> Self {
+        Error::Connection { request, source }
+    }
+
+    fn refused(request: &'static str, error: X11Error) -> Self {
+        Error::Refused { request, error }
+    }
+
+    fn ids_exhausted(request: &'static str) -> Self {
+        Error::IdsExhausted { request }
+    }
+}
+
+/// Whether x11rb's `error` means the connection is gone for good: the socket failed
+/// (`IoError`), or libxcb shut the connection down (`UnknownError`, `FdPassingFailed`,
+/// `InsufficientMemory`). The rest concern one request and leave the connection as it
+/// was: x11rb checks a request's length (`MaximumRequestLengthExceeded`) and whether the
+/// server has an extension (`UnsupportedExtension`) before sending anything, and a reply
+/// it cannot parse (`ParseError`) leaves the stream in step.
+pub fn is_lost(error: &ConnectionError) -> bool {
+    match error {
+        ConnectionError::IoError(_)
+        | ConnectionError::UnknownError
+        | ConnectionError::FdPassingFailed
+        | ConnectionError::InsufficientMemory => true,
+        ConnectionError::UnsupportedExtension
+        | ConnectionError::MaximumRequestLengthExceeded
+        | ConnectionError::ParseError(_) => false,
+        // A kind x11rb adds later: assume the worst.
+        _ => true,
+    }
+}
+
+/// How the error types of this workspace are made from what x11rb reports for a
+/// request, so the helpers that map x11rb's errors for `map_err` ([`conn`],
+/// [`reply`], [`id`]) are written once. Each error type says how it holds a failed
+/// connection, a refusal by the server and exhausted resource ids.
+///
+/// [`conn`]: RequestError::conn
+/// [`reply`]: RequestError::reply
+/// [`id`]: RequestError::id
+pub trait RequestError: Sized {
+    /// The connection failed while `request` was sent or answered.
+    fn connection(request: &'static str, source: ConnectionError) -> Self;
+
+    /// The server answered `request` with `error`.
+    fn refused(request: &'static str, error: X11Error) -> Self;
+
+    /// The client had no resource id left for `request`.
+    fn ids_exhausted(request: &'static str) -> Self;
+
+    /// For `map_err` on sending `request`.
+    fn conn(request: &'static str) -> impl FnOnce(ConnectionError) -> Self {
+        move |source| Self::connection(request, source)
+    }
+
+    /// For `map_err` on the reply (or check) of `request`.
+    fn reply(request: &'static str) -> impl FnOnce(ReplyError) -> Self {
+        move |e| match e {
+            ReplyError::ConnectionError(source) => Self::connection(request, source),
+            ReplyError::X11Error(error) => Self::refused(request, error),
+        }
+    }
+
+    /// For `map_err` on generating an id for `request`.
+    fn id(request: &'static str) -> impl FnOnce(ReplyOrIdError) -> Self {
+        move |e| match e {
+            ReplyOrIdError::IdsExhausted => Self::ids_exhausted(request),
+            ReplyOrIdError::ConnectionError(source) => Self::connection(request, source),
+            ReplyOrIdError::X11Error(error) => Self::refused(request, error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_broken_connection_is_lost() {
+        let lost = |source| {
+            Error::Connection {
+                request: "test",
+                source,
+            }
+            .is_connection_lost()
+        };
+        assert!(lost(ConnectionError::IoError(
+            std::io::ErrorKind::BrokenPipe.into()
+        )));
+        assert!(lost(ConnectionError::UnknownError));
+        assert!(lost(ConnectionError::FdPassingFailed));
+        assert!(!lost(ConnectionError::UnsupportedExtension));
+        assert!(!lost(ConnectionError::MaximumRequestLengthExceeded));
+        assert!(!Error::NoExtension.is_connection_lost());
+    }
+
+    #[test]
+    fn a_message_does_not_repeat_its_source() {
+        let e = Error::Connection {
+            request: "ShmAttachFd",
+            source: ConnectionError::UnknownError,
+        };
+        let source = std::error::Error::source(&e).expect("the cause is the source");
+        assert!(!e.to_string().contains(&source.to_string()), "{e}");
     }
 }

@@ -7,9 +7,9 @@
 //! (`IPC_RMID`) as soon as both sides hold it. [`probe`] finds out which of them works
 //! with a given server by trying each for real.
 //!
-//! Every length is checked before any syscall ([`segment::mapped_len`]), every syscall
-//! result is checked, and all raw syscalls live in one module, [`sys`]. With the
-//! `fault-injection` feature, [`fault`] can make any of them fail, or make the server
+//! Every length is checked before any syscall ([`mapped_len`]), every syscall result is
+//! checked, and all raw syscalls live in one private module (`sys.rs`). With the
+//! `fault-injection` feature, `fault` can make any of them fail, or make the server
 //! refuse the attach, which the tests use to prove every failure path releases what it
 //! acquired.
 //!
@@ -19,12 +19,15 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod error;
+#[cfg(feature = "fault-injection")]
 pub mod fault;
+#[cfg(not(feature = "fault-injection"))]
+mod fault;
 mod memory;
 mod probe;
-pub mod segment;
-pub mod sys;
+mod segment;
+mod sys;
 
-pub use error::Error;
+pub use error::{is_lost, Error, RequestError};
 pub use probe::{probe, probe_report, ProbeReport, ShmCaps};
-pub use segment::{Access, Kind, Segment};
+pub use segment::{mapped_len, Access, Kind, Segment, MAX_LEN};

@@ -9,6 +9,7 @@
 use x11rb::connection::Connection;
 use x11rb::protocol::shm;
 
+use crate::error::RequestError as _;
 use crate::segment::{Access, Kind, Segment};
 use crate::Error;
 
@@ -62,16 +63,16 @@ pub fn probe<C: Connection>(conn: &C) -> Result<ShmCaps, Error> {
 pub fn probe_report<C: Connection>(conn: &C) -> Result<ProbeReport, Error> {
     let present = conn
         .extension_information(shm::X11_EXTENSION_NAME)
-        .map_err(|e| Error::conn("QueryExtension(MIT-SHM)", e))?
+        .map_err(Error::conn("QueryExtension(MIT-SHM)"))?
         .is_some();
     if !present {
         log::debug!("MIT-SHM: not offered by the server");
         return Ok(ProbeReport::default());
     }
     let version = shm::query_version(conn)
-        .map_err(|e| Error::conn("ShmQueryVersion", e))?
+        .map_err(Error::conn("ShmQueryVersion"))?
         .reply()
-        .map_err(|e| Error::reply("ShmQueryVersion", e))?;
+        .map_err(Error::reply("ShmQueryVersion"))?;
     let mut report = ProbeReport {
         caps: ShmCaps::SHM,
         version: Some((version.major_version, version.minor_version)),

@@ -6,6 +6,7 @@ use x11rb::connection::Connection;
 use x11rb::errors::ConnectionError;
 use x11rb::protocol::shm;
 
+use crate::error::RequestError as _;
 use crate::fault::{self, Point};
 use crate::memory::{Fd, Mapping, SysvId};
 use crate::sys::{self, Call};
@@ -48,9 +49,9 @@ impl<C: Connection> Attachment<C> {
             return Ok(());
         };
         shm::detach(&self.conn, seg)
-            .map_err(|e| Error::conn("ShmDetach", e))?
+            .map_err(Error::conn("ShmDetach"))?
             .check()
-            .map_err(|e| Error::reply("ShmDetach", e))
+            .map_err(Error::reply("ShmDetach"))
     }
 }
 
@@ -159,7 +160,7 @@ pub fn mapped_len(len: usize, kind: Kind) -> Result<usize, Error> {
 fn unsupported(request: &'static str, e: ConnectionError) -> Error {
     match e {
         ConnectionError::UnsupportedExtension => Error::NoExtension,
-        e => Error::conn(request, e),
+        e => Error::connection(request, e),
     }
 }
 
@@ -194,13 +195,11 @@ impl<C: Connection> Segment<C> {
                     Some(_) => refusable_fd(for_server),
                     None => for_server,
                 };
-                let seg = conn
-                    .generate_id()
-                    .map_err(|e| Error::id("ShmAttachFd", e))?;
+                let seg = conn.generate_id().map_err(Error::id("ShmAttachFd"))?;
                 shm::attach_fd(&conn, seg, for_server, read_only)
                     .map_err(|e| unsupported("ShmAttachFd", e))?
                     .check()
-                    .map_err(|e| Error::reply("ShmAttachFd", e))?;
+                    .map_err(Error::reply("ShmAttachFd"))?;
                 let attachment = Attachment {
                     conn,
                     seg: Some(seg),
@@ -215,11 +214,11 @@ impl<C: Connection> Segment<C> {
                     Some(_) => u32::MAX,
                     None => id.protocol_id(),
                 };
-                let seg = conn.generate_id().map_err(|e| Error::id("ShmAttach", e))?;
+                let seg = conn.generate_id().map_err(Error::id("ShmAttach"))?;
                 shm::attach(&conn, seg, shmid, read_only)
                     .map_err(|e| unsupported("ShmAttach", e))?
                     .check()
-                    .map_err(|e| Error::reply("ShmAttach", e))?;
+                    .map_err(Error::reply("ShmAttach"))?;
                 let attachment = Attachment {
                     conn,
                     seg: Some(seg),

@@ -3,7 +3,7 @@
 //! This is the only module in the workspace that calls `libc` or holds an `unsafe`
 //! block around a syscall (SECURITY.md S7, S8). Each wrapper names its man page and
 //! passes through the fault-injection hook first, so tests can make the n-th call of
-//! any of them fail (see [`crate::fault`]).
+//! any of them fail (`fault.rs`).
 //!
 //! Nothing here owns anything: the owned wrappers that release what these calls
 //! acquire live in `memory.rs`.
@@ -73,7 +73,7 @@ fn enter(call: Call) -> Result<(), Errno> {
 }
 
 /// The size of a memory page, from `sysconf(3)` (`_SC_PAGESIZE`).
-pub fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     match nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE) {
         Ok(Some(n)) => usize::try_from(n).unwrap_or(4096),
         // POSIX requires the value; 4096 is what every Linux target uses if it is not given.
@@ -82,7 +82,7 @@ pub fn page_size() -> usize {
 }
 
 /// The kernel's limit on one SysV segment (`/proc/sys/kernel/shmmax`), if readable.
-pub fn sysv_shmmax() -> Option<u64> {
+pub(crate) fn sysv_shmmax() -> Option<u64> {
     std::fs::read_to_string("/proc/sys/kernel/shmmax")
         .ok()?
         .trim()
@@ -91,7 +91,7 @@ pub fn sysv_shmmax() -> Option<u64> {
 }
 
 /// `memfd_create(2)` with `MFD_CLOEXEC | MFD_ALLOW_SEALING`.
-pub fn memfd_create(name: &CStr) -> Result<OwnedFd, Errno> {
+pub(crate) fn memfd_create(name: &CStr) -> Result<OwnedFd, Errno> {
     enter(Call::MemfdCreate)?;
     nix::sys::memfd::memfd_create(
         name,
@@ -100,7 +100,7 @@ pub fn memfd_create(name: &CStr) -> Result<OwnedFd, Errno> {
 }
 
 /// `ftruncate(2)`: set the file's length to `len` bytes.
-pub fn ftruncate(fd: BorrowedFd<'_>, len: usize) -> Result<(), Errno> {
+pub(crate) fn ftruncate(fd: BorrowedFd<'_>, len: usize) -> Result<(), Errno> {
     enter(Call::Ftruncate)?;
     let len = libc::off_t::try_from(len).map_err(|_| Errno::EFBIG)?;
     nix::unistd::ftruncate(fd, len)
@@ -108,14 +108,14 @@ pub fn ftruncate(fd: BorrowedFd<'_>, len: usize) -> Result<(), Errno> {
 
 /// `fcntl(2)` `F_ADD_SEALS` with `F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL`: the file's
 /// size can never change again, so no mapping of it (ours or the server's) can fault.
-pub fn seal_size(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+pub(crate) fn seal_size(fd: BorrowedFd<'_>) -> Result<(), Errno> {
     enter(Call::AddSeals)?;
     let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL;
     nix::fcntl::fcntl(fd.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals)).map(drop)
 }
 
 /// `fcntl(2)` `F_DUPFD_CLOEXEC`: a second descriptor for the same file.
-pub fn dup_cloexec(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+pub(crate) fn dup_cloexec(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     enter(Call::DupFd)?;
     let raw = nix::fcntl::fcntl(fd.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(0))?;
     // SAFETY: fcntl(F_DUPFD_CLOEXEC) returned a new descriptor that nothing else owns.
@@ -123,7 +123,7 @@ pub fn dup_cloexec(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 }
 
 /// `close(2)`, reporting its error (dropping an `OwnedFd` would discard it).
-pub fn close(fd: OwnedFd) -> Result<(), Errno> {
+pub(crate) fn close(fd: OwnedFd) -> Result<(), Errno> {
     if let Err(errno) = enter(Call::Close) {
         // The descriptor must still be released: an injected failure only changes what
         // the caller is told, like a real EINTR/EIO after which Linux has closed the fd.
@@ -134,7 +134,7 @@ pub fn close(fd: OwnedFd) -> Result<(), Errno> {
 }
 
 /// `mmap(2)`: map `len` bytes of `fd` shared and read-write.
-pub fn mmap_shared(fd: BorrowedFd<'_>, len: usize) -> Result<NonNull<u8>, Errno> {
+pub(crate) fn mmap_shared(fd: BorrowedFd<'_>, len: usize) -> Result<NonNull<u8>, Errno> {
     enter(Call::Mmap)?;
     let len = std::num::NonZeroUsize::new(len).ok_or(Errno::EINVAL)?;
     // SAFETY: a fresh mapping at an address the kernel chooses aliases no Rust object;
@@ -157,14 +157,14 @@ pub fn mmap_shared(fd: BorrowedFd<'_>, len: usize) -> Result<NonNull<u8>, Errno>
 /// # Safety
 /// `ptr`/`len` must be exactly a mapping returned by [`mmap_shared`] that is unmapped
 /// only this once, with no live borrow of its memory.
-pub unsafe fn munmap(ptr: NonNull<u8>, len: usize) -> Result<(), Errno> {
+pub(crate) unsafe fn munmap(ptr: NonNull<u8>, len: usize) -> Result<(), Errno> {
     enter(Call::Munmap)?;
     // SAFETY: guaranteed by the caller (see above).
     unsafe { nix::sys::mman::munmap(ptr.cast(), len) }
 }
 
 /// `shmget(2)`: a new private SysV segment of `len` bytes, mode `0600`.
-pub fn shmget(len: usize) -> Result<i32, Errno> {
+pub(crate) fn shmget(len: usize) -> Result<i32, Errno> {
     enter(Call::Shmget)?;
     // SAFETY: shmget takes no pointers; IPC_PRIVATE always creates a new segment.
     let id = unsafe { libc::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600) };
@@ -176,7 +176,7 @@ pub fn shmget(len: usize) -> Result<i32, Errno> {
 }
 
 /// `shmat(2)`: map SysV segment `id` read-write at an address the kernel chooses.
-pub fn shmat(id: i32) -> Result<NonNull<u8>, Errno> {
+pub(crate) fn shmat(id: i32) -> Result<NonNull<u8>, Errno> {
     enter(Call::Shmat)?;
     // SAFETY: a null address lets the kernel pick where the segment goes, so it cannot
     // overlap any Rust object; the caller detaches it exactly once.
@@ -193,7 +193,7 @@ pub fn shmat(id: i32) -> Result<NonNull<u8>, Errno> {
 /// # Safety
 /// `ptr` must be an address returned by [`shmat`], detached only this once, with no live
 /// borrow of its memory.
-pub unsafe fn shmdt(ptr: NonNull<u8>) -> Result<(), Errno> {
+pub(crate) unsafe fn shmdt(ptr: NonNull<u8>) -> Result<(), Errno> {
     enter(Call::Shmdt)?;
     // SAFETY: guaranteed by the caller (see above).
     let rc = unsafe { libc::shmdt(ptr.as_ptr().cast()) };
@@ -205,7 +205,7 @@ pub unsafe fn shmdt(ptr: NonNull<u8>) -> Result<(), Errno> {
 }
 
 /// `shmctl(2)` `IPC_RMID`: the segment goes away once its last attachment does.
-pub fn shmctl_rmid(id: i32) -> Result<(), Errno> {
+pub(crate) fn shmctl_rmid(id: i32) -> Result<(), Errno> {
     enter(Call::ShmctlRmid)?;
     // SAFETY: IPC_RMID does not read the buffer argument, so null is allowed.
     let rc = unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };

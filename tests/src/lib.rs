@@ -424,5 +424,36 @@ pub fn start_or_skip(builder: Builder) -> Option<XServer> {
     }
 }
 
+/// A mapped `width` × `height` window at the origin of the first screen, with the
+/// screen's visual and Expose and structure events selected; waits until the server
+/// has mapped it. For doc examples and tests that need a plain window.
+pub fn window(
+    conn: &impl x11rb::connection::Connection,
+    width: u16,
+    height: u16,
+) -> Result<u32, Box<dyn std::error::Error>> {
+    use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, EventMask, WindowClass};
+    let s = &conn.setup().roots[0];
+    let window = conn.generate_id()?;
+    let aux = CreateWindowAux::new().event_mask(EventMask::EXPOSURE | EventMask::STRUCTURE_NOTIFY);
+    conn.create_window(
+        s.root_depth,
+        window,
+        s.root,
+        0,
+        0,
+        width,
+        height,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        s.root_visual,
+        &aux,
+    )?
+    .check()?;
+    conn.map_window(window)?;
+    conn.get_input_focus()?.reply()?;
+    Ok(window)
+}
+
 pub mod leaks;
 pub mod proxy;

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, WindowClass};
 use xbs::{BackingStore, Options, Transport};
+use xbs_shm::fault::Call;
 use xbs_shm::fault::{self, Point};
-use xbs_shm::sys::Call;
 use xbs_tests::XServer;
 
 struct Capture(Mutex<Vec<(log::Level, String)>>);

@@ -42,10 +42,7 @@ type Store = BackingStore<x11rb::rust_connection::RustConnection>;
 /// image painted `pixel` (not flushed).
 fn proxied_store(server: &XServer, sc: &Scene, transport: Transport, pixel: u32) -> (Store, Proxy) {
     let (conn, _, proxy) = server.connect_through_proxy().unwrap();
-    let options = Options {
-        transport: Some(transport),
-        ..Options::default()
-    };
+    let options = Options::new().transport(transport);
     let mut store = BackingStore::new(conn, sc.window, options).unwrap();
     let all = Rect::new(0, 0, sc.w, sc.h);
     store

@@ -6,8 +6,8 @@
 //!
 //! The counts are process-wide, so every test here holds `leaks::serial()`.
 
+use xbs_shm::fault::Call;
 use xbs_shm::fault::{self, Point};
-use xbs_shm::sys::Call;
 use xbs_shm::{Access, Error, Kind, Segment, ShmCaps};
 use xbs_tests::leaks::{self, Snapshot};
 use xbs_tests::XServer;

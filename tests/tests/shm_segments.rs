@@ -245,7 +245,7 @@ fn sizes_out_of_range_are_typed_errors() {
             }
         }
         // The largest length MIT-SHM can address is still checked, not refused early.
-        assert!(xbs_shm::segment::mapped_len(u32::MAX as usize - 4095, Kind::Fd).is_ok());
+        assert!(xbs_shm::mapped_len(u32::MAX as usize - 4095, Kind::Fd).is_ok());
     }
     let msg = Segment::new(&conn, usize::MAX, Kind::Fd, Access::ReadOnly)
         .unwrap_err()

@@ -126,7 +126,11 @@ fn rss() -> u64 {
         .nth(1)
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    pages * xbs_shm::sys::page_size() as u64
+    pages
+        * nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .unwrap_or(4096) as u64
 }
 
 fn soak(server: &XServer, config: &Config, seed: u64) {
@@ -137,11 +141,7 @@ fn soak(server: &XServer, config: &Config, seed: u64) {
         "XBS_SOAK_ONLY={} XBS_SOAK_SEED={seed} cargo test --release -p xbs-tests --test soak -- --nocapture",
         config.name
     );
-    let options = Options {
-        transport,
-        server_copy,
-        ..Options::default()
-    };
+    let options = Options::new().transport(transport).server_copy(server_copy);
     let before = Snapshot::take(&*sc.conn);
     let mut store = xbs::BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
     sc.model_store(&store);

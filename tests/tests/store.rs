@@ -220,10 +220,7 @@ fn server_without_mit_shm_uses_put_image() {
     let err = BackingStore::new(
         sc.conn.clone(),
         sc.window,
-        Options {
-            transport: Some(Transport::ShmFd),
-            ..Options::default()
-        },
+        Options::new().transport(Transport::ShmFd),
     )
     .err()
     .expect("shm-fd cannot work without MIT-SHM");
@@ -362,17 +359,83 @@ fn a_wire_frame_goes_out_while_the_server_reads_nothing() {
     sc.check("the frame sent while the server was stopped");
 }
 
+/// Defect: `Frame::pixels_mut` lent the whole image, but only the frame's region was
+/// checked against pixels in flight. A write outside the region went into pixels a
+/// queued `ShmPutImage` had not read yet, and the window showed pixels never flushed.
+/// Now taking the whole image first makes all of it safe to write.
+#[test]
+fn the_whole_image_is_lent_only_once_the_server_has_read_it() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::time::Duration;
+
+    let server = XServer::start().unwrap();
+    let pid = Pid::from_raw(server.pid().unwrap() as i32);
+    for single_buffer in [true, false] {
+        let what = format!("single_buffer={single_buffer}");
+        let mut sc = scene(&server, 100, 100, false);
+        let options = Options::new()
+            .transport(Transport::ShmFd)
+            .single_buffer(single_buffer);
+        let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+        let mut image = vec![0u32; 100 * 100];
+        let all = region(&[(0, 0, 100, 100)]);
+        let a = region(&[(50, 50, 20, 20)]);
+        let b = region(&[(0, 0, 10, 10)]);
+        sc.paint_flush(&mut store, &mut image, &all, 1);
+        sc.settle(&mut store, &image).unwrap();
+
+        // The server stops with the upload of `a` queued: it has not read `a` yet.
+        kill(pid, Signal::SIGSTOP).unwrap();
+        let resume = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            kill(pid, Signal::SIGCONT).unwrap();
+        });
+        sc.paint_flush(&mut store, &mut image, &a, 2);
+        {
+            // A paint of `b`, which the server is not reading, through the whole image:
+            // the app writes `a` as well.
+            let mut frame = store.begin_paint(&b).unwrap();
+            let stride = frame.stride();
+            let px = frame.pixels_mut().unwrap();
+            for r in a.rects() {
+                for y in r.y..r.y + r.height as i32 {
+                    for x in r.x..r.x + r.width as i32 {
+                        let at = y as usize * stride + x as usize * 4;
+                        px[at..at + 4].copy_from_slice(&pattern(x, y, 3).to_ne_bytes());
+                    }
+                }
+            }
+        }
+        resume.join().unwrap();
+        sc.conn.sync().unwrap();
+        sc.check(&format!(
+            "{what}: the server read `a` before the app wrote it again"
+        ));
+
+        // What was written is kept: a flush of `a` shows it, also after a switch.
+        for (x, y) in (50..70).flat_map(|y| (50..70).map(move |x| (x, y))) {
+            image[y * 100 + x] = pattern(x as i32, y as i32, 3);
+        }
+        store.flush(&a).unwrap();
+        sc.shown(&image, &a);
+        sc.check(&format!("{what}: the whole-image write, flushed"));
+        sc.paint_flush(&mut store, &mut image, &a.union(&b), 4);
+        store.expose(&all).unwrap();
+        sc.shown(&image, &all);
+        sc.check(&format!("{what}: after a paint over pixels in flight"));
+    }
+}
+
 #[test]
 fn paint_waits_only_for_pixels_in_flight() {
     // S13: a paint overlapping a flushed rect waits for the server; a disjoint one not.
     // (With one buffer only: by default, the paint goes to a second buffer instead.)
     let server = XServer::start().unwrap();
     let mut sc = scene(&server, 100, 100, false);
-    let options = Options {
-        transport: Some(Transport::ShmFd),
-        single_buffer: true,
-        ..Options::default()
-    };
+    let options = Options::new()
+        .transport(Transport::ShmFd)
+        .single_buffer(true);
     let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
     let mut image = vec![0u32; 100 * 100];
     let left = region(&[(0, 0, 50, 100)]);
@@ -598,8 +661,8 @@ fn pixels_a_resize_adds_stay_black_across_buffer_switches() {
 
 #[test]
 fn a_refused_second_buffer_means_waiting() {
-    use xbs_shm::fault::{self, Point};
-    use xbs_shm::sys::Call;
+    use xbs::fault::{self, Point};
+    use xbs_shm::fault::{Call, Point as Shm};
     let server = XServer::start().unwrap();
     let mut sc = scene(&server, 60, 40, false);
     let mut store = sc.store(Transport::ShmFd);
@@ -607,7 +670,7 @@ fn a_refused_second_buffer_means_waiting() {
     let all = region(&[(0, 0, 60, 40)]);
     sc.paint_flush(&mut store, &mut image, &all, 1);
     fault::reset();
-    fault::fail(Point::Sys(Call::MemfdCreate), 0);
+    fault::fail(Point::Shm(Shm::Sys(Call::MemfdCreate)), 0);
     sc.paint_flush(&mut store, &mut image, &all, 2);
     fault::reset();
     let s = store.stats();
@@ -693,19 +756,19 @@ fn resize_keeps_the_segment_when_it_fits() {
 
 #[test]
 fn segment_failure_on_resize_falls_back() {
-    use xbs_shm::fault::{self, Point};
-    use xbs_shm::sys::Call;
+    use xbs::fault::{self, Point};
+    use xbs_shm::fault::{Call, Point as Shm};
     let server = XServer::start().unwrap();
     let mut sc = scene(&server, 50, 50, false);
     let mut store = BackingStore::new(sc.conn.clone(), sc.window, Options::default()).unwrap();
     assert_eq!(store.transport(), Transport::ShmFd);
     // The next memfd fails (as ENOSPC/EMFILE would): SysV takes over, with a warning.
-    fault::fail(Point::Sys(Call::MemfdCreate), 0);
+    fault::fail(Point::Shm(Shm::Sys(Call::MemfdCreate)), 0);
     store.resize(500, 400).unwrap();
     assert_eq!(store.transport(), Transport::ShmSysV);
     // Then the server refuses SysV too (BadAccess) when the image must grow: the wire
     // takes over.
-    fault::fail(Point::ServerAttach, 0);
+    fault::fail(Point::Shm(Shm::ServerAttach), 0);
     store.resize(900, 700).unwrap();
     fault::reset();
     store.resize(50, 50).unwrap();
@@ -773,10 +836,7 @@ fn works_over_libxcb_on_every_transport() {
     let display = CString::new(server.display_name()).unwrap();
     for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
         let (xcb, _) = XCBConnection::connect(Some(&display)).unwrap();
-        let opts = Options {
-            transport: Some(t),
-            ..Options::default()
-        };
+        let opts = Options::new().transport(t);
         let xcb = Arc::new(xcb);
         let mut store = BackingStore::new(xcb.clone(), sc.window, opts).unwrap();
         assert_eq!(store.transport(), t);
@@ -789,7 +849,7 @@ fn works_over_libxcb_on_every_transport() {
                 let (x, y) = ((i % 120) as i32, (i / 120) as i32);
                 *px = pattern(x, y, t as u32);
                 let at = y as usize * stride + x as usize * 4;
-                frame.pixels_mut()[at..at + 4].copy_from_slice(&px.to_ne_bytes());
+                frame.pixels_mut().unwrap()[at..at + 4].copy_from_slice(&px.to_ne_bytes());
             }
         }
         let part = region(&[(3, 4, 50, 30), (70, 10, 40, 60)]);
@@ -1025,18 +1085,17 @@ fn pixels_a_resize_adds_read_black_until_repainted() {
         let part = region(&[(40, 30, 100, 50)]);
         {
             let mut frame = store.begin_paint(&part).unwrap();
-            let stride = frame.stride();
-            let px = frame.pixels_mut();
-            for r in part.rects() {
-                for y in r.y..r.y + r.height as i32 {
-                    for x in r.x..r.x + r.width as i32 {
-                        let at = y as usize * stride + x as usize * 4;
-                        let v = u32::from_ne_bytes(px[at..at + 4].try_into().unwrap());
-                        let want = image[y as usize * 200 + x as usize];
-                        assert_eq!(v & 0xff_ffff, want & 0xff_ffff, "{what}: at {x},{y}");
-                    }
+            let mut seen = 0;
+            for span in frame.spans_mut() {
+                for (i, px) in span.pixels.chunks_exact(4).enumerate() {
+                    let (x, y) = (span.x + i as i32, span.y);
+                    let v = u32::from_ne_bytes(px.try_into().unwrap());
+                    let want = image[y as usize * 200 + x as usize];
+                    assert_eq!(v & 0xff_ffff, want & 0xff_ffff, "{what}: at {x},{y}");
+                    seen += 1;
                 }
             }
+            assert_eq!(seen, 100 * 50, "{what}: every pixel of the region");
         }
         sc.settle(&mut store, &image).unwrap();
 

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use common::{region, scene, Scene};
 use x11rb::rust_connection::RustConnection;
+use xbs::fault::{self, Point};
 use xbs::{BackingStore, Error, Options, Rect, Region, Transport};
-use xbs_shm::fault::{self, Point};
-use xbs_shm::sys::Call;
+use xbs_shm::fault::{Call, Point as Shm};
 use xbs_tests::leaks::{self, Snapshot};
 use xbs_tests::XServer;
 
@@ -26,11 +26,7 @@ fn life(sc: &mut Scene, transport: Option<Transport>) -> Result<Store, Error> {
     let mut image = vec![0u32; (sc.w * sc.h) as usize];
     sc.resized(&mut image, 80, 60);
     image.fill(0);
-    let options = Options {
-        transport,
-        server_copy: true,
-        ..Options::default()
-    };
+    let options = Options::new().transport(transport).server_copy(true);
     let mut store = BackingStore::new(sc.conn.clone(), sc.window, options)?;
     let step = |sc: &mut Scene, store: &mut Store, image: &mut Vec<u32>, seed| {
         let all = region(&[(0, 0, sc.w, sc.h)]);
@@ -60,7 +56,10 @@ fn life(sc: &mut Scene, transport: Option<Transport>) -> Result<Store, Error> {
 /// Release steps fail inside `drop`, which must not leak by their own failure only
 /// (S5, proven in `shm_faults`); here only the steps that acquire are failed.
 fn acquires(point: Point) -> bool {
-    !matches!(point, Point::Sys(Call::Munmap | Call::Close | Call::Shmdt))
+    !matches!(
+        point,
+        Point::Shm(Shm::Sys(Call::Munmap | Call::Close | Call::Shmdt))
+    )
 }
 
 /// What a failure at `point` may end in: a fallback, or a typed error naming it.
@@ -70,12 +69,10 @@ fn acceptable(point: Point, transport: Option<Transport>, err: &Error) -> bool {
         (Point::ServerGc, Error::Reply { request, .. }) => *request == "CreateGC",
         (Point::Heap, Error::OutOfMemory { .. }) => true,
         // A forced transport does not fall back; nor does the last one.
-        (Point::Sys(_) | Point::ServerAttach, Error::Shm(_)) => transport.is_some(),
+        (Point::Shm(_), Error::Shm(_)) => transport.is_some(),
         // The probe tries fd passing with a memfd it attaches: without it, a forced shm-fd is
         // unavailable.
-        (Point::Sys(_) | Point::ServerAttach, Error::TransportUnavailable { .. }) => {
-            transport.is_some()
-        }
+        (Point::Shm(_), Error::TransportUnavailable { .. }) => transport.is_some(),
         _ => false,
     }
 }

@@ -142,11 +142,10 @@ fn bad_input_clips_or_fails_typed_and_the_window_stays_exact() {
     let ops_run = std::cell::Cell::new(0);
     runner
         .run(&strategy, |(transport, server_copy, single_buffer, ops)| {
-            let options = Options {
-                transport: Some(transport),
-                server_copy,
-                single_buffer,
-            };
+            let options = Options::new()
+                .transport(transport)
+                .server_copy(server_copy)
+                .single_buffer(single_buffer);
             run_case(&mut sc.borrow_mut(), options, &ops);
             ops_run.set(ops_run.get() + ops.len());
             Ok(())

@@ -34,7 +34,7 @@ impl App {
         let t = self.frame;
         let mut frame = store.begin_paint(&all)?;
         let stride = frame.stride();
-        for (y, row) in frame.pixels_mut().chunks_exact_mut(stride).enumerate() {
+        for (y, row) in frame.pixels_mut()?.chunks_exact_mut(stride).enumerate() {
             for (x, px) in row[..w as usize * 4].chunks_exact_mut(4).enumerate() {
                 let v = 0xff00_0000 | ((x as u32 + t) & 0xff) << 16 | (y as u32 & 0xff) << 8 | 0x80;
                 px.copy_from_slice(&v.to_ne_bytes());

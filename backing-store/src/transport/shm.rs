@@ -8,24 +8,53 @@ use x11rb::protocol::shm;
 use x11rb::protocol::xproto::ImageFormat;
 use xbs_shm::{Access, Kind, Segment};
 
-use super::{request, Sent, Target, Transport, Upload};
-use crate::{Error, Rect};
+use super::{u16_of, Sent, Target, Transport};
+use crate::{request, Error, Rect};
+use xbs_shm::RequestError as _;
 
-pub(crate) struct ShmUpload<C: Connection> {
+/// A shared segment the server has attached (read-only), holding the image.
+pub(crate) struct ShmMemory<C: Connection> {
     seg: Segment<Arc<C>>,
 }
 
-impl<C: Connection> ShmUpload<C> {
+impl<C: Connection> ShmMemory<C> {
     pub(crate) fn new(conn: &Arc<C>, len: usize, kind: Kind) -> Result<Self, Error> {
         let seg = Segment::new(conn.clone(), len, kind, Access::ReadOnly)?;
-        Ok(ShmUpload { seg })
+        Ok(ShmMemory { seg })
+    }
+
+    pub(crate) fn transport(&self) -> Transport {
+        match self.seg.kind() {
+            Kind::Fd => Transport::ShmFd,
+            Kind::SysV => Transport::ShmSysV,
+        }
+    }
+
+    pub(crate) fn pixels(&self) -> &[u8] {
+        self.seg.as_slice()
+    }
+
+    pub(crate) fn pixels_mut(&mut self) -> &mut [u8] {
+        self.seg.as_mut_slice()
+    }
+
+    pub(crate) fn segment(&self) -> u32 {
+        self.seg.seg()
     }
 
     pub(crate) fn close(self) -> Result<(), Error> {
         self.seg.close().map_err(Error::Shm)
     }
 
-    fn send(&self, conn: &C, t: &Target, r: Rect, completion: bool) -> Result<Sent, Error> {
+    /// One `ShmPutImage` of `r` (inside the image) to `t`; with `completion`, the
+    /// server reports a `ShmCompletion` once it has read the memory.
+    pub(crate) fn put(
+        &self,
+        conn: &C,
+        t: &Target,
+        r: Rect,
+        completion: bool,
+    ) -> Result<Sent, Error> {
         let (total_w, total_h) = (u16_of(t.width, t)?, u16_of(t.height, t)?);
         let (x, y) = (u16_of(r.x as u32, t)?, u16_of(r.y as u32, t)?);
         let (w, h) = (u16_of(r.width, t)?, u16_of(r.height, t)?);
@@ -58,48 +87,5 @@ impl<C: Connection> ShmUpload<C> {
             requests: 1,
             sequence,
         })
-    }
-}
-
-/// A coordinate of a rect already clipped to an image of at most i16::MAX pixels.
-pub(crate) fn u16_of(v: u32, t: &Target) -> Result<u16, Error> {
-    u16::try_from(v).map_err(|_| Error::Size {
-        width: t.width,
-        height: t.height,
-        reason: "coordinate beyond 16 bits",
-        limit: u64::from(u16::MAX),
-    })
-}
-
-impl<C: Connection> Upload<C> for ShmUpload<C> {
-    fn transport(&self) -> Transport {
-        match self.seg.kind() {
-            Kind::Fd => Transport::ShmFd,
-            Kind::SysV => Transport::ShmSysV,
-        }
-    }
-
-    fn pixels(&self) -> &[u8] {
-        self.seg.as_slice()
-    }
-
-    fn pixels_mut(&mut self) -> &mut [u8] {
-        self.seg.as_mut_slice()
-    }
-
-    fn capacity(&self) -> usize {
-        self.seg.len()
-    }
-
-    fn put(&mut self, conn: &C, t: &Target, rect: Rect, completion: bool) -> Result<Sent, Error> {
-        self.send(conn, t, rect, completion)
-    }
-
-    fn reads_later(&self) -> bool {
-        true
-    }
-
-    fn segment(&self) -> Option<u32> {
-        Some(self.seg.seg())
     }
 }

@@ -9,35 +9,55 @@ use std::borrow::Cow;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ImageFormat, PutImageRequest};
 
-use super::shm::u16_of;
-use super::{request, Sent, Target, Transport, Upload};
-use crate::{Error, Rect};
-use xbs_shm::fault::Point;
+use super::{u16_of, Sent, Target};
+use crate::pixels::{self, heap};
+use crate::{request, Error, Rect};
+use xbs_shm::RequestError as _;
 
 /// Bytes of a PutImage request before its data (with the BIG-REQUESTS length field).
 const HEADER: usize = 28;
 
-pub(crate) struct WireUpload {
+/// The image on the heap, and scratch for gathering a band's rows into one request.
+pub(crate) struct WireMemory {
     image: Vec<u8>,
     scratch: Vec<u8>,
 }
 
-/// A zeroed heap buffer of `len` bytes, or a typed error instead of an abort (S9).
-pub(crate) fn heap(len: usize) -> Result<Vec<u8>, Error> {
-    let mut v = Vec::new();
-    let refused = xbs_shm::fault::hit(Point::Heap).is_some();
-    if refused || v.try_reserve_exact(len).is_err() {
-        return Err(Error::OutOfMemory { bytes: len });
-    }
-    v.resize(len, 0);
-    Ok(v)
-}
-
-impl WireUpload {
+impl WireMemory {
     pub(crate) fn new(len: usize) -> Result<Self, Error> {
-        Ok(WireUpload {
+        Ok(WireMemory {
             image: heap(len)?,
             scratch: Vec::new(),
+        })
+    }
+
+    pub(crate) fn pixels(&self) -> &[u8] {
+        &self.image
+    }
+
+    pub(crate) fn pixels_mut(&mut self) -> &mut [u8] {
+        &mut self.image
+    }
+
+    /// `PutImage` requests of `r` (inside the image) to `t`, in bands under the
+    /// server's request limit.
+    pub(crate) fn put<C: Connection>(
+        &mut self,
+        conn: &C,
+        t: &Target,
+        r: Rect,
+    ) -> Result<Sent, Error> {
+        let room = conn.maximum_request_bytes().saturating_sub(HEADER);
+        let mut requests = 0;
+        let mut sequence = 0;
+        for band in bands(r, room, t.bytes_per_pixel, t.pad) {
+            sequence = self.put_band(conn, t, band)?;
+            requests += 1;
+        }
+        Ok(Sent {
+            bytes: r.area() * t.bytes_per_pixel as u64,
+            requests,
+            sequence,
         })
     }
 
@@ -55,10 +75,8 @@ impl WireUpload {
             self.scratch
                 .try_reserve(need)
                 .map_err(|_| Error::OutOfMemory { bytes: need })?;
-            for line in y..y + height {
-                let start = line * t.stride + x * t.bytes_per_pixel;
-                self.scratch
-                    .extend_from_slice(&self.image[start..start + row]);
+            for line in pixels::rows(r, t.stride, t.bytes_per_pixel) {
+                self.scratch.extend_from_slice(&self.image[line]);
                 self.scratch.resize(self.scratch.len() + padded - row, 0);
             }
             &self.scratch
@@ -76,47 +94,6 @@ impl WireUpload {
             data: Cow::Borrowed(data),
         };
         request::put_image(conn, &request).map_err(Error::conn("PutImage"))
-    }
-}
-
-impl<C: Connection> Upload<C> for WireUpload {
-    fn transport(&self) -> Transport {
-        Transport::PutImage
-    }
-
-    fn pixels(&self) -> &[u8] {
-        &self.image
-    }
-
-    fn pixels_mut(&mut self) -> &mut [u8] {
-        &mut self.image
-    }
-
-    fn capacity(&self) -> usize {
-        self.image.len()
-    }
-
-    fn put(&mut self, conn: &C, t: &Target, r: Rect, _completion: bool) -> Result<Sent, Error> {
-        let room = conn.maximum_request_bytes().saturating_sub(HEADER);
-        let mut requests = 0;
-        let mut sequence = 0;
-        for band in bands(r, room, t.bytes_per_pixel, t.pad) {
-            sequence = self.put_band(conn, t, band)?;
-            requests += 1;
-        }
-        Ok(Sent {
-            bytes: r.area() * t.bytes_per_pixel as u64,
-            requests,
-            sequence,
-        })
-    }
-
-    fn reads_later(&self) -> bool {
-        false
-    }
-
-    fn segment(&self) -> Option<u32> {
-        None
     }
 }
 

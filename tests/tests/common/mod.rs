@@ -122,11 +122,7 @@ impl Scene {
         transport: Transport,
         server_copy: bool,
     ) -> BackingStore<Arc<RustConnection>> {
-        let opts = Options {
-            transport: Some(transport),
-            server_copy,
-            ..Options::default()
-        };
+        let opts = Options::new().transport(transport).server_copy(server_copy);
         let store = BackingStore::new(self.conn.clone(), self.window, opts).unwrap();
         assert_eq!(store.transport(), transport);
         assert_eq!(store.stats().server_copy, server_copy);
@@ -203,17 +199,12 @@ impl Scene {
         } else {
             store.begin_paint(region).unwrap()
         };
-        let stride = frame.stride();
-        let clipped = frame.region().clone();
-        let px = frame.pixels_mut();
-        for r in clipped.rects() {
-            for y in r.y..r.y + r.height as i32 {
-                for x in r.x..r.x + r.width as i32 {
-                    let v = pattern(x, y, seed);
-                    let at = y as usize * stride + x as usize * 4;
-                    px[at..at + 4].copy_from_slice(&v.to_ne_bytes());
-                    image[y as usize * self.w as usize + x as usize] = v;
-                }
+        for span in frame.spans_mut() {
+            for (i, px) in span.pixels.chunks_exact_mut(4).enumerate() {
+                let (x, y) = (span.x + i as i32, span.y);
+                let v = pattern(x, y, seed);
+                px.copy_from_slice(&v.to_ne_bytes());
+                image[y as usize * self.w as usize + x as usize] = v;
             }
         }
     }

@@ -1,0 +1,276 @@
+//! The store's image memory: the buffer the app paints into (the *front*) and, once a
+//! paint has overlapped pixels the server was still reading, a second one (the
+//! *spare*) to paint into instead of waiting, with the rule that decides between
+//! switching and waiting.
+//!
+//! Invariant: the spare holds the image except for the `stale` rects, which changed in
+//! the front since the spare was last the front; a switch copies exactly those (less
+//! what a repaint is about to overwrite) before lending the spare. When the store
+//! converts pixels on upload, the buffers are only staging memory that each flush
+//! rewrites, and nothing is copied.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use x11rb::connection::Connection;
+use x11rb::protocol::shm::CompletionEvent;
+
+use crate::buffer::Buffer;
+use crate::geometry::Geometry;
+use crate::rects::Rects;
+use crate::transport::{Memory, Transport};
+use crate::{pixels, Error, Rect, Region};
+
+/// What the buffers did, for [`crate::Stats`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Counts {
+    pub(crate) waits: u64,
+    pub(crate) wait_time: Duration,
+    pub(crate) switches: u64,
+    /// Second buffers made.
+    pub(crate) spares: u64,
+}
+
+pub(crate) struct Buffers<C: Connection> {
+    front: Buffer<C>,
+    spare: Option<Buffer<C>>,
+    /// Pixels the spare lacks: what changed in the front since the last switch.
+    stale: Rects,
+    /// Whether the buffers hold the app's image (false: staging for conversion).
+    retains: bool,
+    /// Whether a second buffer is refused: by the options, or by the server once.
+    single: bool,
+    /// Pixels painted by the paints that waited, rather than switch and copy more than
+    /// they paint, since the last switch (see [`Buffers::switch`]).
+    credit: u64,
+    conn: Arc<C>,
+    counts: Counts,
+}
+
+impl<C: Connection> Buffers<C> {
+    /// One buffer over `memory`; `retains` when the app paints into it (not staging),
+    /// `single` to never make a second one.
+    pub(crate) fn new(memory: Memory<C>, conn: &Arc<C>, retains: bool, single: bool) -> Self {
+        Buffers {
+            front: Buffer::new(memory, conn),
+            spare: None,
+            stale: Rects::default(),
+            retains,
+            single,
+            credit: 0,
+            conn: conn.clone(),
+            counts: Counts::default(),
+        }
+    }
+
+    pub(crate) fn front(&self) -> &Buffer<C> {
+        &self.front
+    }
+
+    pub(crate) fn front_mut(&mut self) -> &mut Buffer<C> {
+        &mut self.front
+    }
+
+    pub(crate) fn transport(&self) -> Transport {
+        self.front.memory.transport()
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Shared segments held: 0 on put-image, else 1 or 2.
+    pub(crate) fn segments_alive(&self) -> usize {
+        [Some(&self.front), self.spare.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter(|b| matches!(b.memory, Memory::Shm(_)))
+            .count()
+    }
+
+    /// Makes the pixels of `region` in the front safe for the app to write (S13): if
+    /// the server may still be reading some of them, switches to the other buffer, or
+    /// where that is refused, waits. With `repaint`, the app writes all of `region`.
+    pub(crate) fn make_writable(
+        &mut self,
+        region: &Region,
+        repaint: bool,
+        image: &Geometry,
+    ) -> Result<(), Error> {
+        if !self.front.busy_in(region) {
+            return Ok(());
+        }
+        if !self.switch(region, repaint, image)? {
+            self.wait_front()?;
+        }
+        Ok(())
+    }
+
+    /// Makes `rects` of the staging memory safe to convert into: switches to the other
+    /// buffer (nothing to copy into staging), or waits.
+    pub(crate) fn make_staging_writable(
+        &mut self,
+        rects: &[Rect],
+        image: &Geometry,
+    ) -> Result<(), Error> {
+        let front = &self.front;
+        if front.reads_later()
+            && rects.iter().any(|r| front.busy.overlaps_rect(r))
+            && !self.switch(&Region::new(), false, image)?
+        {
+            self.wait_front()?;
+        }
+        Ok(())
+    }
+
+    /// Notes pixels of the app's image that changed in the front: the spare lacks them.
+    pub(crate) fn changed(&mut self, rects: impl Iterator<Item = Rect>) {
+        if self.spare.is_some() && self.retains {
+            self.stale.extend(rects);
+        }
+    }
+
+    /// Swaps the front with the spare (made now if there is none), after copying into
+    /// the spare what changed since it was last the front, less what a repaint of
+    /// `painting` overwrites. Returns `false`, having done nothing, when there is no
+    /// second buffer to be had, or when the copy would cost more than waiting is
+    /// allowed to: more pixels than this paint writes plus those written by the paints
+    /// that waited since the last switch. So over time a switch never copies more than
+    /// the app paints: a scroll of the whole window followed by a paint of the strip
+    /// that came in waits (as it did before there were two buffers) where copying the
+    /// whole window each frame would cost more, while sprites moving a few pixels a
+    /// frame switch and copy only their trails.
+    fn switch(
+        &mut self,
+        painting: &Region,
+        repaint: bool,
+        image: &Geometry,
+    ) -> Result<bool, Error> {
+        if self.single {
+            return Ok(false);
+        }
+        if self.spare.is_none() {
+            let transport = self.transport();
+            let len = self.front.memory.capacity();
+            match Memory::create(&self.conn, transport, len) {
+                Ok(memory) => {
+                    self.counts.spares += 1;
+                    self.spare = Some(Buffer::new(memory, &self.conn));
+                    // None of its pixels are the image's yet.
+                    self.stale.clear();
+                    self.stale.add(&[image.rect()]);
+                }
+                Err(e) if e.is_connection_lost() => return Err(e),
+                Err(e) => {
+                    log::warn!(
+                        "no second {} buffer of {len} bytes ({e}); paints over pixels in \
+                         flight will wait",
+                        transport.name()
+                    );
+                    self.single = true;
+                    return Ok(false);
+                }
+            }
+        }
+        let Some(spare) = &mut self.spare else {
+            return Ok(false);
+        };
+        let mut copy = 0;
+        if self.retains {
+            stale_pieces(&self.stale, painting, repaint, |r| copy += r.area());
+        }
+        let painted = painting.area();
+        if copy > painted.saturating_add(self.credit) {
+            self.credit = self.credit.saturating_add(painted);
+            return Ok(false);
+        }
+        self.credit = 0;
+        if !spare.busy.is_empty() {
+            // Its last upload went before the front's: usually read long ago, and its
+            // completion handled.
+            timed_wait(spare, &self.conn, &mut self.counts)?;
+        }
+        if self.retains {
+            // Stale rects lie inside the image: every rect noted is clipped to it.
+            let stride = image.stride;
+            let from = self.front.memory.pixels();
+            let to = spare.memory.pixels_mut();
+            stale_pieces(&self.stale, painting, repaint, |r| {
+                pixels::copy(from, to, stride, r);
+            });
+        }
+        self.stale.clear();
+        std::mem::swap(&mut self.front, spare);
+        self.counts.switches += 1;
+        Ok(true)
+    }
+
+    /// Blocks until the server has read everything uploaded from the front.
+    pub(crate) fn wait_front(&mut self) -> Result<(), Error> {
+        timed_wait(&mut self.front, &self.conn, &mut self.counts)
+    }
+
+    /// Before a resize: waits until the server has read both buffers.
+    pub(crate) fn wait_all(&mut self) -> Result<(), Error> {
+        if self.front.reads_later() && !self.front.busy.is_empty() {
+            self.wait_front()?;
+        }
+        if let Some(spare) = self.spare.as_mut().filter(|s| !s.busy.is_empty()) {
+            timed_wait(spare, &self.conn, &mut self.counts)?;
+        }
+        Ok(())
+    }
+
+    /// After a resize to `image` (the front's memory replaced or re-laid out by the
+    /// caller): nothing is in flight, the spare is kept while `keep` says its memory
+    /// still fits (and it has the front's transport), and none of its pixels are the
+    /// image's any more.
+    pub(crate) fn resized(&mut self, image: Rect, keep: impl Fn(usize) -> bool) {
+        self.front.busy.clear();
+        let transport = self.transport();
+        if let Some(spare) = &self.spare {
+            let memory = &spare.memory;
+            if !keep(memory.capacity()) || memory.transport() != transport {
+                self.spare = None;
+            }
+        }
+        self.stale.clear();
+        self.stale.add(&[image]);
+    }
+
+    /// Takes a `ShmCompletion` of either buffer's segment.
+    pub(crate) fn completed(&mut self, e: &CompletionEvent) -> bool {
+        self.front.completed(e) || self.spare.as_mut().is_some_and(|s| s.completed(e))
+    }
+
+    /// Detaches the segments, waiting for the server's answers.
+    pub(crate) fn close(self) -> Result<(), Error> {
+        let detached = self.front.memory.close();
+        detached.and(self.spare.map_or(Ok(()), |s| s.memory.close()))
+    }
+}
+
+/// Waits until the server has read `buffer`, counting the wait.
+fn timed_wait<C: Connection>(
+    buffer: &mut Buffer<C>,
+    conn: &C,
+    counts: &mut Counts,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    buffer.wait(conn)?;
+    counts.waits += 1;
+    counts.wait_time += started.elapsed();
+    Ok(())
+}
+
+/// Calls `piece` with rects covering what a switch must copy: the `stale` rects, less
+/// the `painting` region where the app repaints it.
+fn stale_pieces(stale: &Rects, painting: &Region, repaint: bool, mut piece: impl FnMut(Rect)) {
+    for &r in stale.as_slice() {
+        if repaint {
+            painting.rect_minus(r, &mut piece);
+        } else {
+            piece(r);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Pixel memory on the heap ([`heap`]), and the loops over the rows of a rectangle in
+//! an image whose rows lie `stride` bytes apart: fill, copy between buffers, move
+//! within one buffer, re-lay out for a new stride. Every caller passes rectangles already clipped to the image (regions are
+//! clipped as they enter the store), so the indices are in bounds; slice indexing still
+//! checks them, and would panic rather than touch memory outside (SECURITY.md S10).
+
+use std::ops::Range;
+
+use crate::fault::{self, Point};
+use crate::{Error, Rect};
+
+/// A zeroed heap buffer of `len` bytes, or a typed error instead of an abort (S9).
+pub(crate) fn heap(len: usize) -> Result<Vec<u8>, Error> {
+    let mut v = Vec::new();
+    if fault::hit(Point::Heap) || v.try_reserve_exact(len).is_err() {
+        return Err(Error::OutOfMemory { bytes: len });
+    }
+    v.resize(len, 0);
+    Ok(v)
+}
+
+/// The byte range of each row of `r` (top to bottom), `bpp` bytes a pixel.
+pub(crate) fn rows(r: Rect, stride: usize, bpp: usize) -> impl Iterator<Item = Range<usize>> {
+    let (x, w) = (r.x as usize * bpp, r.width as usize * bpp);
+    (r.y as usize..r.y as usize + r.height as usize).map(move |row| {
+        let start = row * stride + x;
+        start..start + w
+    })
+}
+
+/// Fills `r` with the 4-byte `pixel` (in the client's byte order).
+pub(crate) fn fill(pixels: &mut [u8], stride: usize, r: Rect, pixel: u32) {
+    let bytes = pixel.to_ne_bytes();
+    for row in rows(r, stride, 4) {
+        for px in pixels[row].chunks_exact_mut(4) {
+            px.copy_from_slice(&bytes);
+        }
+    }
+}
+
+/// Copies the pixels of `r` from one image into another of the same layout.
+pub(crate) fn copy(from: &[u8], to: &mut [u8], stride: usize, r: Rect) {
+    for row in rows(r, stride, 4) {
+        to[row.clone()].copy_from_slice(&from[row]);
+    }
+}
+
+/// Moves the pixels of `dst - (dx, dy)` to `dst`, within one image, both rects inside
+/// it, row by row in the order that never reads a row already overwritten.
+pub(crate) fn shift(pixels: &mut [u8], stride: usize, dst: Rect, dx: i32, dy: i32) {
+    let row_len = dst.width as usize * 4;
+    let mut move_row = |y: i32| {
+        let to = y as usize * stride + dst.x as usize * 4;
+        let from = (y - dy) as usize * stride + (dst.x - dx) as usize * 4;
+        pixels.copy_within(from..from + row_len, to);
+    };
+    let ys = dst.y..dst.y + dst.height as i32;
+    if dy > 0 {
+        ys.rev().for_each(&mut move_row);
+    } else {
+        ys.for_each(&mut move_row);
+    }
+}
+
+/// The top-left block of an image that a resize keeps: `width` bytes of each of the
+/// first `rows` rows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Block {
+    pub(crate) width: usize,
+    pub(crate) rows: usize,
+}
+
+impl Block {
+    /// Copies the block from `src` (rows `from` bytes apart) into `dst` (rows `to`
+    /// bytes apart).
+    pub(crate) fn copy(self, src: &[u8], from: usize, dst: &mut [u8], to: usize) {
+        for row in 0..self.rows {
+            dst[row * to..][..self.width].copy_from_slice(&src[row * from..][..self.width]);
+        }
+    }
+
+    /// Re-lays the block out from rows `from` bytes apart to rows `to` bytes apart in
+    /// the same memory; what lies outside the block is left as it is.
+    pub(crate) fn relayout(self, pixels: &mut [u8], from: usize, to: usize) {
+        let mut move_row = |row: usize| {
+            pixels.copy_within(row * from..row * from + self.width, row * to);
+        };
+        if to > from {
+            (0..self.rows).rev().for_each(&mut move_row);
+        } else if to < from {
+            (0..self.rows).for_each(&mut move_row);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 6×4 image of distinct 4-byte pixels, rows `stride` bytes apart.
+    fn image(stride: usize) -> Vec<u8> {
+        let mut v = vec![0xee; stride * 4];
+        for y in 0..4 {
+            for x in 0..6 {
+                let at = y * stride + x * 4;
+                v[at..at + 4].copy_from_slice(&((y * 10 + x) as u32).to_ne_bytes());
+            }
+        }
+        v
+    }
+
+    fn px(v: &[u8], stride: usize, x: usize, y: usize) -> u32 {
+        let at = y * stride + x * 4;
+        u32::from_ne_bytes(v[at..at + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn fill_and_copy_touch_only_the_rect() {
+        let stride = 28; // 6 pixels and 4 bytes of padding
+        let mut v = image(stride);
+        fill(&mut v, stride, Rect::new(1, 1, 2, 2), 7);
+        for y in 0..4 {
+            for x in 0..6 {
+                let inside = (1..3).contains(&x) && (1..3).contains(&y);
+                let want = if inside { 7 } else { (y * 10 + x) as u32 };
+                assert_eq!(px(&v, stride, x, y), want, "{x},{y}");
+            }
+            assert_eq!(v[y * stride + 24..][..4], [0xee; 4], "padding of row {y}");
+        }
+        let mut to = vec![0; v.len()];
+        copy(&v, &mut to, stride, Rect::new(4, 0, 2, 4));
+        assert_eq!(px(&to, stride, 5, 3), 35);
+        assert_eq!(px(&to, stride, 3, 3), 0);
+    }
+
+    #[test]
+    fn shift_moves_overlapping_rows_in_either_direction() {
+        let stride = 24;
+        for (dx, dy) in [(0, 1), (0, -1), (1, 0), (-1, 0), (2, 2), (-2, -1)] {
+            let mut v = image(stride);
+            // dst and dst - (dx, dy) both inside 6×4.
+            let dst = Rect::new(
+                dx.max(0),
+                dy.max(0),
+                6 - dx.unsigned_abs(),
+                4 - dy.unsigned_abs(),
+            );
+            shift(&mut v, stride, dst, dx, dy);
+            for y in dst.y..dst.y + dst.height as i32 {
+                for x in dst.x..dst.x + dst.width as i32 {
+                    let want = ((y - dy) * 10 + x - dx) as u32;
+                    assert_eq!(
+                        px(&v, stride, x as usize, y as usize),
+                        want,
+                        "({dx},{dy}) at {x},{y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_relaid_out_in_place_keeps_its_pixels() {
+        let block = Block {
+            width: 3 * 4,
+            rows: 3,
+        };
+        for (from, to) in [(24, 40), (40, 24)] {
+            let mut v = vec![0u8; 40 * 4];
+            for y in 0..3 {
+                for x in 0..3 {
+                    v[y * from + x * 4..][..4]
+                        .copy_from_slice(&((y * 10 + x) as u32).to_ne_bytes());
+                }
+            }
+            let mut copied = vec![0u8; 40 * 4];
+            block.copy(&v, from, &mut copied, to);
+            block.relayout(&mut v, from, to);
+            for y in 0..3 {
+                for x in 0..3 {
+                    let want = (y * 10 + x) as u32;
+                    assert_eq!(px(&v, to, x, y), want, "{from}->{to} in place at {x},{y}");
+                    assert_eq!(
+                        px(&copied, to, x, y),
+                        want,
+                        "{from}->{to} copied at {x},{y}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Flushing: a damage region becomes upload requests, then is in flight until the
+//! server has read it (`buffer.rs`).
+//!
+//! Through shared memory, a region of a few rects is one `SetClipRectangles` and one
+//! `ShmPutImage` of its bounds, so the server copies exactly the region's pixels in two
+//! requests. Otherwise (one rect, too many rects, or the wire) each coalesced rect is
+//! uploaded on its own; over the wire in bands under the request limit.
+
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ClipOrdering, Rectangle};
+
+use super::{BackingStore, Scratch};
+use crate::{request, Error, Region};
+use xbs_shm::RequestError as _;
+
+/// Pixels a merge of two upload rectangles may add before two requests are cheaper.
+pub(crate) const COALESCE_SLACK: u64 = 4096;
+
+/// Most rects a flush sends as one clipped `ShmPutImage` (8 bytes each in the
+/// `SetClipRectangles`, far under any server's request limit); more go one by one.
+const CLIP_MAX: usize = 2048;
+
+impl<C: Connection> BackingStore<C> {
+    /// Sends the pixels of `region` (clipped to the image and window) to the window.
+    /// Through shared memory, a region of several rects is one `SetClipRectangles` and
+    /// one `ShmPutImage` of its bounds, so the server copies exactly the region's
+    /// pixels (up to 2048 rects; larger regions go a coalesced rect at a time, which
+    /// may send a few pixels around them too). Over the wire, `PutImage` bands of the
+    /// coalesced rects. Does not wait for the server.
+    pub fn flush(&mut self, region: &Region) -> Result<(), Error> {
+        self.alive()?;
+        let result = self.flush_now(region);
+        self.noted(result)
+    }
+
+    fn flush_now(&mut self, region: &Region) -> Result<(), Error> {
+        let Scratch {
+            clip,
+            rects,
+            clip_bytes,
+        } = &mut self.scratch;
+        let canvas = &mut self.canvas;
+        region.intersect_rect_into(canvas.geometry.rect(), clip);
+        if clip.is_empty() {
+            return Ok(());
+        }
+        clip.coalesced(COALESCE_SLACK, rects);
+        if !canvas.blank.is_empty() {
+            // What is sent, slack between merged rects included, must read as black.
+            let sent = Region::from_rects(rects.iter().copied());
+            canvas.unblank(&sent);
+        }
+        if let Some(conversion) = &canvas.conversion {
+            // Converting overwrites staging memory the server may still be reading.
+            canvas
+                .buffers
+                .make_staging_writable(rects, &canvas.geometry)?;
+            let staging = canvas.buffers.front_mut().memory.pixels_mut();
+            conversion.convert(rects, &canvas.geometry, staging);
+        }
+        let (drawable, gc) = match &self.server_copy {
+            Some(copy) => (copy.pixmap.id(), self.gcs.quiet.id()),
+            None => (self.window, self.gcs.window.id()),
+        };
+        let mut target = canvas.geometry.target(drawable, gc);
+        let conn = &*self.conn;
+        let front = canvas.buffers.front_mut();
+        let (mut first_seq, mut last_seq) = (0, 0);
+        if front.reads_later() && (2..=CLIP_MAX).contains(&clip.len()) {
+            // Several rects: the damage as the GC's clip, then one put of its bounds.
+            // The server reads exactly the damaged pixels, and handles two requests,
+            // not one a rect (each of which RustConnection polls the socket for).
+            let clip_rects = clip.rects().map(|r| Rectangle {
+                // Inside an image of at most i16::MAX pixels.
+                x: r.x as i16,
+                y: r.y as i16,
+                width: r.width as u16,
+                height: r.height as u16,
+            });
+            first_seq = request::set_clip_rectangles(
+                conn,
+                clip_bytes,
+                ClipOrdering::YX_BANDED,
+                self.gcs.clip.id(),
+                clip_rects,
+            )
+            .map_err(Error::conn("SetClipRectangles"))?;
+            target.gc = self.gcs.clip.id();
+            let sent = front.memory.put(conn, &target, clip.bounds(), true)?;
+            self.stats.bytes_uploaded += clip.area() * target.bytes_per_pixel as u64;
+            self.stats.requests += sent.requests + 1;
+            last_seq = sent.sequence;
+        } else {
+            let last = rects.len() - 1;
+            for (i, &r) in rects.iter().enumerate() {
+                let sent = front.memory.put(conn, &target, r, i == last)?;
+                self.stats.bytes_uploaded += sent.bytes;
+                self.stats.requests += sent.requests;
+                last_seq = sent.sequence;
+                if i == 0 {
+                    // A put's requests are numbered in a row (fewer if another thread's
+                    // requests came between, which only makes this bound lower: safe).
+                    first_seq = (sent.sequence + 1).saturating_sub(sent.requests.max(1));
+                }
+            }
+        }
+        self.shown.record(first_seq, clip);
+        if front.reads_later() {
+            front.uploaded(conn, last_seq, rects)?;
+        }
+        self.show_from_copy()?;
+        self.stats.flushes += 1;
+        self.conn.flush().map_err(Error::conn("flush"))?;
+        Ok(())
+    }
+
+    /// Copies the scratch rects from the server-side copy onto the window, if there is
+    /// one.
+    pub(super) fn show_from_copy(&mut self) -> Result<(), Error> {
+        let Some(copy) = &self.server_copy else {
+            return Ok(());
+        };
+        let rects = &self.scratch.rects;
+        copy.show(&*self.conn, self.window, self.gcs.quiet.id(), rects)?;
+        self.stats.requests += rects.len() as u64;
+        Ok(())
+    }
+}

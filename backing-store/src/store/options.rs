@@ -1,0 +1,120 @@
+//! [`Options`], how a store is set up, and [`Stats`], what it has done.
+
+use std::time::Duration;
+
+use crate::Transport;
+
+/// How a [`crate::BackingStore`] is set up. Start from [`Options::new`] (the same as
+/// `Options::default()`) and change what you need:
+///
+/// ```
+/// use xbs::{Options, Transport};
+/// let options = Options::new().server_copy(true).transport(Transport::PutImage);
+/// assert!(options.server_copy && !options.single_buffer);
+/// ```
+///
+/// # Environment
+///
+/// `XBS_TRANSPORT=shm-fd|shm-sysv|put-image` names the transport to try first when
+/// [`Options::transport`] is `None` (a preference: if the server cannot take it, the
+/// store warns and picks as usual). It is read when a store is made, in one place
+/// (the transport choice), and ignored when a transport is forced.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// Use exactly this transport, or fail with [`crate::Error::TransportUnavailable`].
+    /// `None` (the default) picks the best that works: `XBS_TRANSPORT` if set and
+    /// usable, else shm-fd, shm-sysv, put-image, in that order.
+    pub transport: Option<Transport>,
+    /// Keep a copy of the window on the server (a pixmap of its size): flushes upload
+    /// into it and copy it onto the window, so that Expose repairs and scrolls cost no
+    /// upload at all, and scrolling a partly covered window needs no GraphicsExpose
+    /// round. Worth it on `put-image` (remote, no MIT-SHM), where every uploaded byte
+    /// crosses the wire; on shm it costs one extra server-side copy per flush and the
+    /// window's size in server memory. Off by default. If the server refuses the pixmap
+    /// (BadAlloc), the store works without it and logs a warning.
+    pub server_copy: bool,
+    /// Never make a second buffer: a paint over pixels the server is still reading
+    /// waits for it instead. By default (`false`), the first such paint makes a second
+    /// shared segment of the image's size, and from then on those paints switch to the
+    /// other buffer instead of waiting, after copying into it what changed since it
+    /// was last painted. A switch that would copy more than the paints write waits
+    /// instead, so over time switching never copies more pixels than the app paints.
+    /// Worth setting where memory counts more than latency; no effect on `put-image`,
+    /// where the server never reads the memory later.
+    pub single_buffer: bool,
+}
+
+impl Options {
+    /// The defaults: the best transport that works, no server-side copy, two buffers.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Forces `transport` (see [`Options::transport`](#structfield.transport)).
+    pub fn transport(mut self, transport: impl Into<Option<Transport>>) -> Options {
+        self.transport = transport.into();
+        self
+    }
+
+    /// Keeps a server-side copy (see [`Options::server_copy`](#structfield.server_copy)).
+    pub fn server_copy(mut self, on: bool) -> Options {
+        self.server_copy = on;
+        self
+    }
+
+    /// One buffer only (see [`Options::single_buffer`](#structfield.single_buffer)).
+    pub fn single_buffer(mut self, on: bool) -> Options {
+        self.single_buffer = on;
+        self
+    }
+}
+
+/// Counters since the store was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// The transport in use now.
+    pub transport: Transport,
+    /// Pixel bytes the server copied from the image (shm) or received (put-image).
+    pub bytes_uploaded: u64,
+    /// Upload and copy requests sent.
+    pub requests: u64,
+    /// Calls to [`crate::BackingStore::flush`] that sent something.
+    pub flushes: u64,
+    /// Times a paint, scroll or resize waited for the server to finish reading.
+    pub waits: u64,
+    /// Time spent in those waits.
+    pub wait_time: Duration,
+    /// Image memory (re)allocations, the first included.
+    pub allocations: u64,
+    /// Shared segments this store holds now: 0 on `put-image`, else 1, or 2 once a
+    /// paint overlapped pixels in flight (see [`Options::single_buffer`]).
+    pub segments_alive: usize,
+    /// Paints, scrolls and conversions that overlapped pixels the server was still
+    /// reading and went on in the other buffer instead of waiting.
+    pub switches: u64,
+    /// Times the store fell back to another transport after a failure.
+    pub fallbacks: u64,
+    /// Whether a server-side copy (pixmap) of the window is kept now.
+    pub server_copy: bool,
+}
+
+impl Stats {
+    /// All zero, on `transport`.
+    pub(crate) fn new(transport: Transport) -> Stats {
+        Stats {
+            transport,
+            bytes_uploaded: 0,
+            requests: 0,
+            flushes: 0,
+            waits: 0,
+            wait_time: Duration::ZERO,
+            allocations: 0,
+            segments_alive: 0,
+            switches: 0,
+            fallbacks: 0,
+            server_copy: false,
+        }
+    }
+}

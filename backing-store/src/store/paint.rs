@@ -1,0 +1,122 @@
+//! Painting: the [`Canvas`] the app paints into, and lending it as a [`Frame`] that
+//! the server is not reading (SECURITY.md S13).
+
+use x11rb::connection::Connection;
+
+use super::blank::Blank;
+use super::BackingStore;
+use crate::buffers::Buffers;
+use crate::convert::Conversion;
+use crate::frame::{Frame, Lend};
+use crate::geometry::Geometry;
+use crate::{pixels, Error, Region};
+
+/// What the app paints into: the front buffer, or, when the server's pixels are not the
+/// app's, a private canvas whose flushed rects are converted into the buffers; and the
+/// pixels a resize added, which read as black before they are zeroed.
+pub(crate) struct Canvas<C: Connection> {
+    pub(crate) buffers: Buffers<C>,
+    pub(crate) conversion: Option<Conversion>,
+    pub(crate) blank: Blank,
+    pub(crate) geometry: Geometry,
+}
+
+impl<C: Connection> Canvas<C> {
+    /// The image the app paints (at least `stride * height` bytes): the canvas when
+    /// converting, else the front buffer.
+    pub(crate) fn pixels_mut(&mut self) -> &mut [u8] {
+        match &mut self.conversion {
+            Some(c) => &mut c.canvas,
+            None => self.buffers.front_mut().memory.pixels_mut(),
+        }
+    }
+
+    /// Makes the pixels of `region` safe to write (S13). A conversion canvas is
+    /// private: the server reads the staging memory, not it.
+    pub(crate) fn make_writable(&mut self, region: &Region, repaint: bool) -> Result<(), Error> {
+        if self.conversion.is_some() {
+            return Ok(());
+        }
+        self.buffers.make_writable(region, repaint, &self.geometry)
+    }
+
+    /// Zeroes the pixels of `region` that a resize added and nothing has written yet.
+    /// They were never flushed since, so the server is not reading them.
+    pub(crate) fn unblank(&mut self, region: &Region) {
+        let Some(zero) = self.blank.take(region) else {
+            return;
+        };
+        let stride = self.geometry.stride;
+        let image = self.pixels_mut();
+        for r in zero.rects() {
+            pixels::fill(image, stride, r, 0);
+        }
+        self.buffers.changed(zero.rects());
+    }
+
+    /// Readies `region` (inside the image) for the app to paint: safe to write, black
+    /// where a resize added pixels (unless the app repaints all of it), and noted as
+    /// changed.
+    fn lend(&mut self, region: &Region, repaint: bool) -> Result<(), Error> {
+        self.make_writable(region, repaint)?;
+        if repaint {
+            self.blank.forget(region);
+        } else {
+            self.unblank(region);
+        }
+        self.buffers.changed(region.rects());
+        Ok(())
+    }
+}
+
+impl<C: Connection> Lend for Canvas<C> {
+    fn pixels(&mut self) -> &mut [u8] {
+        let len = self.geometry.image_len();
+        &mut self.pixels_mut()[..len]
+    }
+
+    fn widen(&mut self) -> Result<(), Error> {
+        let all = Region::from(self.geometry.rect());
+        self.lend(&all, false)
+    }
+}
+
+impl<C: Connection> BackingStore<C> {
+    /// Lends the image for painting `region` (clipped to the image). Never hands out
+    /// pixels the server may still be reading (SECURITY.md S13): when `region` overlaps
+    /// some, the store switches to its other buffer, after copying into it what changed
+    /// since it was last painted, or waits for the server where that copy would cost
+    /// more than the paint ([`Options::single_buffer`](crate::Options) has the rules).
+    /// The region's pixels are what the store holds: what was painted there before, or
+    /// black where a resize added them, so the app may paint only part of it or blend.
+    pub fn begin_paint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
+        self.lend(region, false)
+    }
+
+    /// Like [`begin_paint`](Self::begin_paint), for a paint that writes every pixel of
+    /// `region`, as toolkits do after a resize: pixels a resize added are not blackened
+    /// first, so each is written once instead of twice. Where a resize added them, the
+    /// frame's pixels in `region` start unspecified (this store's own older pixels,
+    /// never another process's); painting only part of `region` shows such pixels.
+    pub fn begin_repaint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
+        self.lend(region, true)
+    }
+
+    fn lend(&mut self, region: &Region, repaint: bool) -> Result<Frame<'_>, Error> {
+        self.alive()?;
+        region.intersect_rect_into(self.canvas.geometry.rect(), &mut self.painting);
+        let lent = self.canvas.lend(&self.painting, repaint);
+        self.noted(lent)?;
+        let g = self.canvas.geometry;
+        Ok(Frame {
+            image: &mut self.canvas,
+            region: &self.painting,
+            width: g.width,
+            height: g.height,
+            stride: g.stride,
+            format: g.format.pixel,
+            // A region as large as the image is all of it.
+            whole: self.painting.area() == g.rect().area(),
+        })
+    }
+}
