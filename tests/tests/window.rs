@@ -7,14 +7,18 @@ use x11rb::connection::Connection;
 use x11rb::protocol::sync::ConnectionExt as _;
 use x11rb::protocol::xproto::{
     AtomEnum, ChangeWindowAttributesAux, ClientMessageEvent, ConfigureWindowAux,
-    ConnectionExt as _, CreateWindowAux, EventMask, ImageFormat, WindowClass,
+    ConnectionExt as _, CreateWindowAux, EventMask, ExposeEvent, ImageFormat, WindowClass,
+    EXPOSE_EVENT,
 };
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 use xbs::{Options, Rect, Region};
-use xbs_tests::XServer;
-use xbs_window::{Error, Window, WindowEvent};
+use xbs_tests::{alloc_count, XServer};
+use xbs_window::{Error, Window, WindowEvent, MAX_SIZE};
+
+#[global_allocator]
+static COUNTING: alloc_count::Counting = alloc_count::Counting;
 
 fn atom(conn: &RustConnection, name: &str) -> u32 {
     conn.intern_atom(false, name.as_bytes())
@@ -205,6 +209,109 @@ fn expose_series_merge_and_are_repaired_by_the_store() {
     );
 }
 
+/// Defect: an Expose series was merged one rect at a time, each union copying the
+/// region so far: O(n²) for n rects. A series of 10 100 rects (a window less a grid of
+/// 10 000 pixels) must merge in O(n log n): counted in bytes allocated, not time.
+///
+/// The X.org servers send at most 25 rects in a series (`miWindowExposures` sends the
+/// extents of a region with more), so the series comes as real Expose events that
+/// another client sends through the server, as any client may.
+#[test]
+fn an_expose_series_of_ten_thousand_rects_merges_in_n_log_n() {
+    let server = XServer::start().unwrap();
+    let (_conn, _screen, mut window) = shown_window(&server, 200, 200);
+    let dots = (0..100).flat_map(|y| (0..100).map(move |x| Rect::new(2 * x, 2 * y, 1, 1)));
+    let expected = Region::from(Rect::new(0, 0, 200, 200)).subtract(&Region::from_rects(dots));
+    let (other, _) = server.connect().unwrap();
+    let n = expected.len();
+    for (i, r) in expected.rects().enumerate() {
+        let e = ExposeEvent {
+            response_type: EXPOSE_EVENT,
+            sequence: 0,
+            window: window.id(),
+            x: r.x as u16,
+            y: r.y as u16,
+            width: r.width as u16,
+            height: r.height as u16,
+            count: (n - 1 - i) as u16,
+        };
+        other
+            .send_event(false, window.id(), EventMask::EXPOSURE, e)
+            .unwrap();
+    }
+    sync(&other);
+    let before = alloc_count::bytes_this_thread();
+    let WindowEvent::Expose(region) =
+        pump_until(&mut window, |e| matches!(e, WindowEvent::Expose(_)))
+    else {
+        unreachable!()
+    };
+    let allocated = alloc_count::bytes_this_thread() - before;
+    assert_eq!(region, expected, "one merged Expose for the whole series");
+    assert!(region.len() > 10_000, "{} rects", region.len());
+    eprintln!("{n} Expose rects merged and repaired: {allocated} bytes allocated");
+    assert!(
+        allocated < 64 << 20,
+        "{allocated} bytes allocated for the series"
+    );
+}
+
+/// Defect: the builder took sizes up to 65535, the store at most 32767, so a size the
+/// builder accepted failed later in `attach_store`. One limit now, checked at the
+/// builder with a typed error naming it.
+#[test]
+fn the_builder_takes_exactly_the_sizes_a_store_can_back() {
+    let server = XServer::start().unwrap();
+    let (conn, screen) = server.connect().unwrap();
+    let conn = Arc::new(conn);
+    for (w, h) in [(MAX_SIZE + 1, 10), (40_000, 10), (10, 65_535)] {
+        let err = Window::builder()
+            .size(w, h)
+            .build(conn.clone(), screen)
+            .err()
+            .expect("a size beyond the limit");
+        assert!(
+            matches!(err, Error::Size { width, height, limit: MAX_SIZE } if (width, height) == (w, h)),
+            "{err}"
+        );
+    }
+    let mut widest = Window::builder()
+        .size(MAX_SIZE, 1)
+        .build(conn.clone(), screen)
+        .unwrap();
+    widest.attach_store(Options::default()).unwrap();
+    assert_eq!(widest.store().unwrap().size(), (MAX_SIZE, 1));
+}
+
+/// Defect: a ConfigureNotify beyond the store's limit (someone else made the window
+/// larger) made the pump return `Err`. Now the store covers the window's top-left.
+#[test]
+fn a_window_made_larger_than_a_store_can_back_clamps_the_store() {
+    let server = XServer::start().unwrap();
+    let (conn, _screen, mut window) = shown_window(&server, 100, 50);
+    conn.configure_window(window.id(), &ConfigureWindowAux::new().width(40_000))
+        .unwrap();
+    sync(&*conn);
+    let resized = pump_until(&mut window, |e| matches!(e, WindowEvent::Resized { .. }));
+    assert!(matches!(
+        resized,
+        WindowEvent::Resized {
+            width: 40_000,
+            height: 50
+        }
+    ));
+    assert_eq!(window.size(), (40_000, 50));
+    assert_eq!(window.store().unwrap().size(), (MAX_SIZE, 50));
+    let all = Region::from(Rect::new(0, 0, 40_000, 50));
+    window
+        .store_mut()
+        .unwrap()
+        .begin_paint(&all)
+        .unwrap()
+        .fill(all.bounds(), 0xff00_00ff);
+    window.flush(&all).unwrap();
+}
+
 #[test]
 fn wm_messages_close_ping_and_sync() {
     let server = XServer::start().unwrap();
@@ -319,7 +426,7 @@ fn bad_input_and_a_window_destroyed_under_us() {
             .err()
             .unwrap();
         assert!(
-            matches!(err, Error::Size { width, height } if (width, height) == (w, h)),
+            matches!(err, Error::Size { width, height, .. } if (width, height) == (w, h)),
             "{err}"
         );
     }

@@ -10,6 +10,8 @@ use x11rb::protocol::xproto::{ConnectionExt as _, Cursor, Font};
 use x11rb::resource_manager::Database;
 use x11rb::NONE;
 
+use xbs_shm::RequestError as _;
+
 use crate::Error;
 
 /// Where a cursor came from.

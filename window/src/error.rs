@@ -1,18 +1,27 @@
 //! The error type of `xbs-window`.
 
-use x11rb::errors::{ConnectError, ConnectionError, ReplyError, ReplyOrIdError};
+use x11rb::errors::{ConnectError, ConnectionError};
+use x11rb::x11_utils::X11Error;
+use xbs_shm::RequestError;
 
 /// Why a window operation failed.
+///
+/// A failed connection is always [`Error::Connection`] (now) or
+/// [`Error::ConnectionLost`] (earlier, seen by the store), whether the window or its
+/// store saw it: [`Error::Store`] never holds one. [`Error::is_connection_lost`] tells
+/// whether the connection is gone for good.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A window size is zero or beyond X11's 16-bit sizes.
-    #[error("window size {width}x{height} is out of range (1..=65535 each)")]
+    /// A window size is zero or beyond what X11 coordinates (and a store) can address.
+    #[error("window size {width}x{height} is out of range (1..={limit} each)")]
     Size {
         /// Requested width.
         width: u32,
         /// Requested height.
         height: u32,
+        /// The largest width or height: [`crate::MAX_SIZE`].
+        limit: u32,
     },
     /// A title or class holds a NUL byte, which X11 string properties cannot carry.
     #[error("{what} contains a NUL byte at {at}")]
@@ -35,52 +44,107 @@ pub enum Error {
     #[error("the window was destroyed")]
     Destroyed,
     /// Connecting to the X server failed.
-    #[error("cannot connect to the X server: {0}")]
+    #[error("cannot connect to the X server")]
     Connect(#[from] ConnectError),
     /// The connection failed.
-    #[error("X connection failed during {request}: {source}")]
+    #[error("the X connection failed during {request}")]
     Connection {
         /// The request being sent.
         request: &'static str,
         /// What went wrong.
         source: ConnectionError,
     },
+    /// The connection was lost earlier, during `request`; the store can only be
+    /// dropped.
+    #[error("the X connection was lost earlier, during {request}")]
+    ConnectionLost {
+        /// The request during which it was lost.
+        request: &'static str,
+    },
     /// The server refused a request.
-    #[error("the X server refused {request}: {source:?}")]
+    #[error("the X server refused {request}: {:?} error", error.error_kind)]
     Reply {
         /// The request.
         request: &'static str,
         /// The server's error.
-        source: ReplyError,
+        error: X11Error,
     },
     /// The connection has no resource ids left.
-    #[error("no X resource ids left for {0}")]
-    IdsExhausted(&'static str),
-    /// The backing store failed.
+    #[error("no X resource ids left for {request}")]
+    IdsExhausted {
+        /// The request that needed an id.
+        request: &'static str,
+    },
+    /// The backing store failed (for any reason but the connection).
     #[error(transparent)]
-    Store(#[from] xbs::Error),
+    Store(xbs::Error),
 }
 
 impl Error {
-    pub(crate) fn conn(request: &'static str) -> impl FnOnce(ConnectionError) -> Error {
-        move |source| Error::Connection { request, source }
-    }
-
-    pub(crate) fn reply(request: &'static str) -> impl FnOnce(ReplyError) -> Error {
-        move |source| match source {
-            ReplyError::ConnectionError(source) => Error::Connection { request, source },
-            source => Error::Reply { request, source },
+    /// True when the connection is gone and nothing more can be done with it.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Error::Connection { source, .. } => xbs_shm::is_lost(source),
+            Error::ConnectionLost { .. } => true,
+            _ => false,
         }
     }
+}
 
-    pub(crate) fn id(request: &'static str) -> impl FnOnce(ReplyOrIdError) -> Error {
-        move |e| match e {
-            ReplyOrIdError::ConnectionError(source) => Error::Connection { request, source },
-            ReplyOrIdError::X11Error(x) => Error::Reply {
-                request,
-                source: ReplyError::X11Error(x),
-            },
-            ReplyOrIdError::IdsExhausted => Error::IdsExhausted(request),
+impl From<xbs::Error> for Error {
+    fn from(e: xbs::Error) -> Self {
+        match e {
+            xbs::Error::Connection { request, source } => Error::Connection { request, source },
+            xbs::Error::ConnectionLost { request } => Error::ConnectionLost { request },
+            xbs::Error::Shm(xbs_shm::Error::Connection { request, source }) => {
+                Error::Connection { request, source }
+            }
+            other => Error::Store(other),
         }
+    }
+}
+
+impl RequestError for Error {
+    fn connection(request: &'static str, source: ConnectionError) -> Self {
+        Error::Connection { request, source }
+    }
+
+    fn refused(request: &'static str, error: X11Error) -> Self {
+        Error::Reply { request, error }
+    }
+
+    fn ids_exhausted(request: &'static str) -> Self {
+        Error::IdsExhausted { request }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_is_reported_one_way() {
+        let broken = || ConnectionError::IoError(std::io::ErrorKind::BrokenPipe.into());
+        let from_store = Error::from(xbs::Error::Connection {
+            request: "ShmPutImage",
+            source: broken(),
+        });
+        assert!(matches!(
+            from_store,
+            Error::Connection {
+                request: "ShmPutImage",
+                ..
+            }
+        ));
+        assert!(from_store.is_connection_lost());
+        let earlier = Error::from(xbs::Error::ConnectionLost { request: "x" });
+        assert!(matches!(earlier, Error::ConnectionLost { request: "x" }));
+        let shm = Error::from(xbs::Error::Shm(xbs_shm::Error::Connection {
+            request: "ShmAttachFd",
+            source: broken(),
+        }));
+        assert!(matches!(shm, Error::Connection { .. }));
+        let refused = Error::from(xbs::Error::OutOfMemory { bytes: 4 });
+        assert!(matches!(refused, Error::Store(_)) && !refused.is_connection_lost());
     }
 }
