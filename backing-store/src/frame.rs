@@ -3,7 +3,7 @@
 //! The store guarantees that the pixels of the painted region are not being read by
 //! the server (SECURITY.md S13) and notes them as changed (the other buffer lacks them).
 //! The frame's API keeps the app to that region by construction: [`Frame::fill`] clips
-//! to it and [`Frame::spans_mut`] lends exactly its pixels, one row span at a time.
+//! to it and [`Frame::rects_mut`] lends exactly its pixels, one rect at a time.
 //! [`Frame::pixels_mut`] lends the whole image, after making all of it safe to write.
 
 use crate::format::PixelFormat;
@@ -23,8 +23,8 @@ pub(crate) trait Lend {
 /// call on the store. Pixels are 32-bit words in the client's byte order
 /// ([`PixelFormat`]), rows [`Frame::stride`] bytes apart.
 ///
-/// Paint the region through [`Frame::fill`] (clipped to it) or [`Frame::spans_mut`]
-/// (exactly its pixels). A rasterizer that needs the whole image as one slice (a
+/// Paint the region through [`Frame::fill`] (clipped to it) or [`Frame::rects_mut`]
+/// (exactly its pixels, rect by rect). A rasterizer that needs the whole image as one slice (a
 /// tiny-skia `PixmapMut`, code written for softbuffer) can take it with
 /// [`Frame::pixels_mut`], which first makes the whole image safe to write; or call
 /// `begin_paint` with the whole image as the region. The borrow ends with the frame, so
@@ -75,9 +75,11 @@ impl Frame<'_> {
         }
     }
 
-    /// The pixels of the painted region, as one [`Span`] per row of each of its
-    /// rects, top to bottom and left to right: every pixel of the region exactly once,
-    /// and nothing else. Allocates nothing.
+    /// The rects of the painted region, one at a time, each lending exactly its
+    /// pixels ([`RectMut`]): every pixel of the region exactly once, rect by rect in
+    /// banded order, each rect's rows top to bottom (the order a memory prefetcher
+    /// follows best). Allocates nothing. A cursor rather than an `Iterator`: each rect
+    /// borrows the frame until the next is asked for.
     ///
     /// ```
     /// # let server = xbs_tests::XServer::start()?;
@@ -86,26 +88,24 @@ impl Frame<'_> {
     /// # let mut store = xbs::BackingStore::new(&conn, window, xbs::Options::new())?;
     /// let damage = xbs::Region::from(xbs::Rect::new(8, 8, 16, 4));
     /// let mut frame = store.begin_paint(&damage)?;
-    /// for span in frame.spans_mut() {
-    ///     for (i, px) in span.pixels.chunks_exact_mut(4).enumerate() {
-    ///         let x = span.x as u32 + i as u32;
-    ///         px.copy_from_slice(&(0xff00_0000 | x << 16 | span.y as u32).to_ne_bytes());
+    /// let mut rects = frame.rects_mut();
+    /// while let Some(mut rect) = rects.next() {
+    ///     let left = rect.rect().x as u32;
+    ///     for (y, row) in rect.rows_mut() {
+    ///         for (i, px) in row.chunks_exact_mut(4).enumerate() {
+    ///             let x = left + i as u32;
+    ///             px.copy_from_slice(&(0xff00_0000 | x << 16 | y as u32).to_ne_bytes());
+    ///         }
     ///     }
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn spans_mut(&mut self) -> Spans<'_> {
-        Spans {
-            rest: self.image.pixels(),
-            next_row: 0,
+    pub fn rects_mut(&mut self) -> RectsMut<'_> {
+        RectsMut {
+            pixels: self.image.pixels(),
             stride: self.stride,
             region: self.region,
-            band: 0..0,
             next: 0,
-            y: 0,
-            bottom: 0,
-            line: &mut [],
-            col: 0,
         }
     }
 
@@ -114,7 +114,7 @@ impl Frame<'_> {
     /// notes all of it as changed (so a later buffer switch copies the whole image once).
     /// Pixels a resize added read as black. Only what is later flushed is shown.
     ///
-    /// Prefer [`Frame::fill`] and [`Frame::spans_mut`] when painting only the damage:
+    /// Prefer [`Frame::fill`] and [`Frame::rects_mut`] when painting only the damage:
     /// they keep the switch's copy down to what the app paints.
     ///
     /// # Errors
@@ -129,89 +129,59 @@ impl Frame<'_> {
     }
 }
 
-/// One row of one rect of a frame's region: `pixels` are the region's pixels from
-/// (`x`, `y`) rightwards, 4 bytes each, `width * 4` bytes in all.
-#[derive(Debug)]
-pub struct Span<'a> {
-    /// Left edge of the span in the image.
-    pub x: i32,
-    /// The row.
-    pub y: i32,
-    /// The span's pixels.
-    pub pixels: &'a mut [u8],
-}
-
-/// The spans of a frame's region: see [`Frame::spans_mut`].
-pub struct Spans<'a> {
-    /// The image from row `next_row` on.
-    rest: &'a mut [u8],
-    next_row: usize,
+/// The rects of a frame's region, lent one at a time: see [`Frame::rects_mut`].
+pub struct RectsMut<'a> {
+    pixels: &'a mut [u8],
     stride: usize,
     region: &'a Region,
-    /// The rects of the current band (indices into the region), and the next to lend.
-    band: std::ops::Range<usize>,
     next: usize,
-    /// The row being lent, and the band's bottom (exclusive).
-    y: i32,
-    bottom: i32,
-    /// What is left of row `y`, which starts `col` bytes into the row.
-    line: &'a mut [u8],
-    col: usize,
 }
 
-impl Spans<'_> {
-    /// Moves to row `y` (at or below `next_row`).
-    fn load_row(&mut self, y: i32) {
-        let rest = std::mem::take(&mut self.rest);
-        // Region rects lie inside the image: rows are below `height`.
-        let skip = (y as usize - self.next_row) * self.stride;
-        let rest = &mut rest[skip..];
-        let (line, tail) = rest.split_at_mut(self.stride.min(rest.len()));
-        self.line = line;
-        self.rest = tail;
-        self.next_row = y as usize + 1;
-        self.col = 0;
-        self.y = y;
+impl RectsMut<'_> {
+    /// The next rect of the region, or `None` after the last.
+    #[allow(clippy::should_implement_trait)] // a lending cursor: rects borrow `self`
+    pub fn next(&mut self) -> Option<RectMut<'_>> {
+        if self.next >= self.region.len() {
+            return None;
+        }
+        let rect = self.region.rect_at(self.next);
+        self.next += 1;
+        Some(RectMut {
+            pixels: &mut *self.pixels,
+            stride: self.stride,
+            rect,
+        })
     }
 }
 
-impl<'a> Iterator for Spans<'a> {
-    type Item = Span<'a>;
+/// One rect of a frame's region and its pixels: see [`Frame::rects_mut`].
+pub struct RectMut<'a> {
+    pixels: &'a mut [u8],
+    stride: usize,
+    rect: Rect,
+}
 
-    fn next(&mut self) -> Option<Span<'a>> {
-        while self.next == self.band.end {
-            if self.y + 1 < self.bottom {
-                // The band's next row.
-                self.load_row(self.y + 1);
-                self.next = self.band.start;
-            } else if self.band.end < self.region.len() {
-                // The next band: the rects that share its top edge.
-                let start = self.band.end;
-                let first = self.region.rect_at(start);
-                let mut end = start + 1;
-                while end < self.region.len() && self.region.rect_at(end).y == first.y {
-                    end += 1;
-                }
-                self.band = start..end;
-                self.next = start;
-                self.bottom = first.y + first.height as i32;
-                self.load_row(first.y);
-            } else {
-                return None;
-            }
-        }
-        let r = self.region.rect_at(self.next);
-        self.next += 1;
-        let (x, len) = (r.x as usize * 4, r.width as usize * 4);
-        let line = std::mem::take(&mut self.line);
-        let (_, line) = line.split_at_mut(x - self.col);
-        let (pixels, line) = line.split_at_mut(len);
-        self.line = line;
-        self.col = x + len;
-        Some(Span {
-            x: r.x,
-            y: self.y,
-            pixels,
-        })
+impl RectMut<'_> {
+    /// The rect, inside the image.
+    pub fn rect(&self) -> Rect {
+        self.rect
+    }
+
+    /// Fills the rect with `pixel` (`0xAARRGGBB`).
+    pub fn fill(&mut self, pixel: u32) {
+        pixels::fill(self.pixels, self.stride, self.rect, pixel);
+    }
+
+    /// Its rows, top to bottom: `(y, pixels)`, `width * 4` bytes each.
+    pub fn rows_mut(&mut self) -> impl Iterator<Item = (i32, &mut [u8])> + '_ {
+        // Region rects lie inside the image.
+        let r = self.rect;
+        let (x, w) = (r.x as usize * 4, r.width as usize * 4);
+        let stride = self.stride;
+        self.pixels[r.y as usize * stride..]
+            .chunks_mut(stride)
+            .take(r.height as usize)
+            .zip(r.y..)
+            .map(move |(row, y)| (y, &mut row[x..x + w]))
     }
 }

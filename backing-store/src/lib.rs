@@ -39,7 +39,7 @@ mod transport;
 
 pub use error::Error;
 pub use format::{Format, PixelFormat, WindowFormat, MAX_DIMENSION};
-pub use frame::{Frame, Span, Spans};
+pub use frame::{Frame, RectMut, RectsMut};
 pub use region::{Rect, Region};
 pub use socket::{enlarge_send_buffer, SEND_BUFFER};
 pub use store::{BackingStore, Options, Stats, SHRINK_AFTER};

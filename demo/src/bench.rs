@@ -284,8 +284,12 @@ impl<C: Connection> Runner for XbsRunner<C> {
                 {
                     // The paint below writes every pixel of the damage.
                     let mut frame = counted(&mut self.allocs, || store.begin_repaint(&region))?;
-                    for span in frame.spans_mut() {
-                        paint_row(span.pixels, span.x as usize, span.y as usize, n);
+                    let mut rects = frame.rects_mut();
+                    while let Some(mut r) = rects.next() {
+                        let x = r.rect().x as usize;
+                        for (y, row) in r.rows_mut() {
+                            paint_row(row, x, y as usize, n);
+                        }
                     }
                 }
                 counted(&mut self.allocs, || store.flush(&region))?;

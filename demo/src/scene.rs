@@ -131,10 +131,14 @@ impl Scene {
     fn paint_region(&self, frame: &mut Frame<'_>) {
         let field = self.field();
         let right = field.x + field.width as i32;
-        for span in frame.spans_mut() {
-            let inside = (right - span.x).clamp(0, span.pixels.len() as i32 / 4) as usize;
-            for (i, px) in span.pixels[..inside * 4].chunks_exact_mut(4).enumerate() {
-                px.copy_from_slice(&background(span.x + i as i32, span.y).to_ne_bytes());
+        let mut rects = frame.rects_mut();
+        while let Some(mut rect) = rects.next() {
+            let r = rect.rect();
+            let inside = (right - r.x).clamp(0, r.width as i32) as usize;
+            for (y, row) in rect.rows_mut() {
+                for (i, px) in row[..inside * 4].chunks_exact_mut(4).enumerate() {
+                    px.copy_from_slice(&background(r.x + i as i32, y).to_ne_bytes());
+                }
             }
         }
         for s in &self.sprites {
@@ -250,19 +254,23 @@ pub fn text(frame: &mut Frame<'_>, x: i32, y: i32, s: &str, fg: u32, bg: u32) {
         .map(|ch| font8x8::BASIC_FONTS.get(ch).unwrap_or([0; 8]))
         .collect();
     let right = x + glyphs.len() as i32 * 8;
-    for span in frame.spans_mut() {
-        let row = span.y - y;
-        if !(0..8).contains(&row) {
-            continue;
-        }
-        for (i, px) in span.pixels.chunks_exact_mut(4).enumerate() {
-            let at = span.x + i as i32;
-            if at < x || at >= right {
+    let mut rects = frame.rects_mut();
+    while let Some(mut rect) = rects.next() {
+        let left = rect.rect().x;
+        for (py, pixels) in rect.rows_mut() {
+            let row = py - y;
+            if !(0..8).contains(&row) {
                 continue;
             }
-            let (glyph, col) = (((at - x) / 8) as usize, (at - x) % 8);
-            let on = glyphs[glyph][row as usize] & (1 << col) != 0;
-            px.copy_from_slice(&if on { fg } else { bg }.to_ne_bytes());
+            for (i, px) in pixels.chunks_exact_mut(4).enumerate() {
+                let at = left + i as i32;
+                if at < x || at >= right {
+                    continue;
+                }
+                let (glyph, col) = (((at - x) / 8) as usize, (at - x) % 8);
+                let on = glyphs[glyph][row as usize] & (1 << col) != 0;
+                px.copy_from_slice(&if on { fg } else { bg }.to_ne_bytes());
+            }
         }
     }
 }

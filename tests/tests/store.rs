@@ -1086,13 +1086,17 @@ fn pixels_a_resize_adds_read_black_until_repainted() {
         {
             let mut frame = store.begin_paint(&part).unwrap();
             let mut seen = 0;
-            for span in frame.spans_mut() {
-                for (i, px) in span.pixels.chunks_exact(4).enumerate() {
-                    let (x, y) = (span.x + i as i32, span.y);
-                    let v = u32::from_ne_bytes(px.try_into().unwrap());
-                    let want = image[y as usize * 200 + x as usize];
-                    assert_eq!(v & 0xff_ffff, want & 0xff_ffff, "{what}: at {x},{y}");
-                    seen += 1;
+            let mut rects = frame.rects_mut();
+            while let Some(mut rect) = rects.next() {
+                let left = rect.rect().x;
+                for (y, row) in rect.rows_mut() {
+                    for (i, px) in row.chunks_exact(4).enumerate() {
+                        let x = left + i as i32;
+                        let v = u32::from_ne_bytes(px.try_into().unwrap());
+                        let want = image[y as usize * 200 + x as usize];
+                        assert_eq!(v & 0xff_ffff, want & 0xff_ffff, "{what}: at {x},{y}");
+                        seen += 1;
+                    }
                 }
             }
             assert_eq!(seen, 100 * 50, "{what}: every pixel of the region");

@@ -365,6 +365,7 @@ mod tests {
     /// ones x11rb raises before sending anything (a request too long, an extension the
     /// server lacks). Only a real loss may.
     #[test]
+    #[cfg_attr(miri, ignore = "starts an X server")]
     fn only_a_real_loss_poisons_the_store() {
         let server = xbs_tests::XServer::start().unwrap();
         let (conn, _) = server.connect().unwrap();

@@ -199,12 +199,16 @@ impl Scene {
         } else {
             store.begin_paint(region).unwrap()
         };
-        for span in frame.spans_mut() {
-            for (i, px) in span.pixels.chunks_exact_mut(4).enumerate() {
-                let (x, y) = (span.x + i as i32, span.y);
-                let v = pattern(x, y, seed);
-                px.copy_from_slice(&v.to_ne_bytes());
-                image[y as usize * self.w as usize + x as usize] = v;
+        let mut rects = frame.rects_mut();
+        while let Some(mut rect) = rects.next() {
+            let left = rect.rect().x;
+            for (y, row) in rect.rows_mut() {
+                for (i, px) in row.chunks_exact_mut(4).enumerate() {
+                    let x = left + i as i32;
+                    let v = pattern(x, y, seed);
+                    px.copy_from_slice(&v.to_ne_bytes());
+                    image[y as usize * self.w as usize + x as usize] = v;
+                }
             }
         }
     }
