@@ -198,7 +198,8 @@ impl<C: Connection> ServerCopy<C> {
 }
 
 /// `CopyArea` of `dst - (dx, dy)` in `src` to `dst` in `to`; `dst` and its source lie
-/// inside images of at most `i16::MAX` pixels, so the conversions hold.
+/// inside images of at most `i16::MAX` pixels, so the conversions hold. Returns the
+/// request's sequence number (its GraphicsExposure or NoExposure carries it).
 pub(crate) fn copy_area<C: Connection>(
     conn: &C,
     src: Drawable,
@@ -207,7 +208,7 @@ pub(crate) fn copy_area<C: Connection>(
     dst: Rect,
     dx: i32,
     dy: i32,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     let to16 = |v: i32| i16::try_from(v).unwrap_or(i16::MAX);
     let w16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
     let request = CopyAreaRequest {
@@ -221,6 +222,5 @@ pub(crate) fn copy_area<C: Connection>(
         width: w16(dst.width),
         height: w16(dst.height),
     };
-    request::copy_area(conn, &request).map_err(Error::conn("CopyArea"))?;
-    Ok(())
+    request::copy_area(conn, &request).map_err(Error::conn("CopyArea"))
 }

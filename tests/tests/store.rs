@@ -924,6 +924,7 @@ fn repaired(
     let before = store.stats().bytes_uploaded;
     store.expose_at(&lost, at).unwrap();
     sc.repaired(image, &lost);
+    sc.events_handled(image);
     if let Some(bytes) = bytes {
         assert_eq!(store.stats().bytes_uploaded - before, bytes, "{what}");
     }

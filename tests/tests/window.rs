@@ -256,6 +256,80 @@ fn an_expose_series_of_ten_thousand_rects_merges_in_n_log_n() {
     );
 }
 
+/// Issue 16 through the pump: a window another client partly covers is scrolled twice
+/// before its events are read; the pump hands each to the store with its sequence
+/// number, and the store repairs each exposure where the scrolls moved it.
+#[test]
+fn the_pump_repairs_exposures_where_later_scrolls_moved_them() {
+    let server = XServer::start().unwrap();
+    let (conn, screen, mut window) = shown_window(&server, 200, 150);
+    let all = Region::from(Rect::new(0, 0, 200, 150));
+    let paint = |window: &mut Window<RustConnection>, region: &Region, colour: u32| {
+        let store = window.store_mut().unwrap();
+        store
+            .begin_paint(region)
+            .unwrap()
+            .fill(Rect::new(0, 0, 200, 150), colour);
+        window.flush(region).unwrap();
+    };
+    // Rows of distinct colours, so a stale band shows.
+    for y in 0..15 {
+        paint(
+            &mut window,
+            &Region::from(Rect::new(0, y * 10, 200, 10)),
+            0xff00_0000 | (y as u32 * 0x10_1010),
+        );
+    }
+    let (other, _) = server.connect().unwrap();
+    let cover = other.generate_id().unwrap();
+    let root = other.setup().roots[screen].root;
+    other
+        .create_window(
+            0,
+            cover,
+            root,
+            0,
+            100,
+            200,
+            50,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            0,
+            &CreateWindowAux::new()
+                .background_pixel(0x00ff_00ff)
+                .override_redirect(1),
+        )
+        .unwrap();
+    other.map_window(cover).unwrap();
+    sync(&other);
+    while window.poll_event().unwrap().is_some() {}
+    for colour in [0xff11_2233u32, 0xff44_5566] {
+        let strip = window.store_mut().unwrap().scroll(&all, 0, -30).unwrap();
+        paint(&mut window, &strip, colour);
+    }
+    other.destroy_window(cover).unwrap();
+    sync(&other);
+    sync(&*conn);
+    while window.poll_event().unwrap().is_some() {}
+    sync(&*conn);
+    // What the app painted, moved up 60: rows 0..90 from rows 60..150, then the strips.
+    let img = conn
+        .get_image(ImageFormat::Z_PIXMAP, window.id(), 0, 0, 200, 150, !0)
+        .unwrap()
+        .reply()
+        .unwrap();
+    for y in 0..150usize {
+        let want = match y {
+            0..=89 => (y as u32 + 60) / 10 * 0x10_1010,
+            90..=119 => 0x11_2233,
+            _ => 0x44_5566,
+        };
+        let at = y * 200 * 4;
+        let got = u32::from_le_bytes(img.data[at..at + 4].try_into().unwrap()) & 0xff_ffff;
+        assert_eq!(got, want, "row {y}");
+    }
+}
+
 /// Defect: the builder took sizes up to 65535, the store at most 32767, so a size the
 /// builder accepted failed later in `attach_store`. One limit now, checked at the
 /// builder with a typed error naming it.

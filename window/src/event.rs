@@ -169,7 +169,12 @@ impl<C: Connection> Window<C> {
         sequence: Option<u64>,
     ) -> Result<Option<WindowEvent>, Error> {
         if let Some(store) = &mut self.store {
-            if store.handle_event(&event) {
+            // With the sequence number, a repair follows exactly the scrolls since.
+            let taken = match sequence {
+                Some(seq) => store.handle_event_at(&event, seq),
+                None => store.handle_event(&event),
+            };
+            if taken {
                 return Ok(None);
             }
         }

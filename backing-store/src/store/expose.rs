@@ -12,9 +12,14 @@ impl<C: Connection> BackingStore<C> {
     /// Repairs `region` of the window (an Expose) from what is retained: the
     /// server-side copy if there is one (no upload), else the image. No repaint by the
     /// app is needed.
+    ///
+    /// Without the event's sequence number the store cannot tell which of its recent
+    /// scrolls came after the damage (see [`expose_at`](Self::expose_at)), so it also
+    /// repairs `region` wherever any of them may have moved it.
     pub fn expose(&mut self, region: &Region) -> Result<(), Error> {
         self.alive()?;
-        let result = self.expose_now(region);
+        let anywhere = self.history.follow_any(region);
+        let result = self.expose_now(&anywhere);
         self.noted(result)
     }
 
@@ -26,12 +31,18 @@ impl<C: Connection> BackingStore<C> {
     /// second time would double the upload. The event pump of `xbs-window` calls this
     /// on its own.
     ///
+    /// The damage is repaired where it is now: a scroll the store made after that
+    /// request moved the window's pixels, the unrepaired ones with the rest, so the
+    /// repair follows every such scroll (the app may hand the Expose over after
+    /// scrolling again, as long as it hands events over in the order it reads them).
+    ///
     /// Only the store's own flushes count, and a scroll forgets them (it moves the
     /// window's pixels); anything else the app draws on the window behind the store's
     /// back (`ClearArea`, say) must be repaired with [`expose`](Self::expose).
     pub fn expose_at(&mut self, region: &Region, sequence: u64) -> Result<(), Error> {
         self.alive()?;
-        let left = self.shown.unrepaired(region, sequence);
+        let now = self.history.follow(region, sequence);
+        let left = self.shown.unrepaired(&now, sequence);
         let result = self.expose_now(&left);
         self.noted(result)
     }

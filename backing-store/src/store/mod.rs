@@ -16,6 +16,7 @@
 mod blank;
 mod expose;
 mod flush;
+mod history;
 mod options;
 mod paint;
 mod resize;
@@ -37,6 +38,7 @@ use crate::transport::Transport;
 use crate::{Error, Rect, Region};
 use blank::Blank;
 use expose::Shown;
+use history::History;
 use paint::Canvas;
 use resize::Shrink;
 use scroll::ScrollPlan;
@@ -146,6 +148,8 @@ pub struct BackingStore<C: Connection> {
     window: Window,
     transports: Choice,
     shown: Shown,
+    /// Scrolls whose exposure events may still arrive.
+    history: History,
     shrink: Shrink,
     scroll_plan: ScrollPlan,
     scratch: Scratch,
@@ -212,6 +216,7 @@ impl<C: Connection> BackingStore<C> {
             window,
             transports,
             shown: Shown::default(),
+            history: History::default(),
             shrink: Shrink::default(),
             scroll_plan: ScrollPlan::default(),
             scratch: Scratch::default(),
@@ -278,6 +283,7 @@ impl<C: Connection> BackingStore<C> {
         s.allocations += counts.spares;
         s.segments_alive = buffers.segments_alive();
         s.server_copy = self.server_copy.is_some();
+        s.scrolls_remembered = self.history.len();
         s
     }
 
@@ -302,20 +308,62 @@ impl<C: Connection> BackingStore<C> {
 
     /// Consumes the events meant for this store: `ShmCompletion` (the server finished
     /// reading a flush), `GraphicsExposure`/`NoExposure` from scrolls (parts of the
-    /// window a `CopyArea` could not copy are re-uploaded from the image). Returns
-    /// `true` when the event was this store's.
+    /// window a `CopyArea` could not copy are re-uploaded from the image, where later
+    /// scrolls have moved them). Returns `true` when the event was this store's.
+    ///
+    /// Hand events over in the order they are read; late, in batches, is fine. With the
+    /// event's full sequence number at hand (`poll_for_event_with_sequence`), prefer
+    /// [`handle_event_at`](Self::handle_event_at): here the store extends the event's
+    /// 16 bits from the scrolls it remembers.
     pub fn handle_event(&mut self, event: &Event) -> bool {
+        let low = match event {
+            Event::GraphicsExposure(e) if e.drawable == self.window => e.sequence,
+            Event::NoExposure(e) if e.drawable == self.window => e.sequence,
+            _ => return self.handle_event_at(event, 0),
+        };
+        match self.history.copy_with_low_bits(low) {
+            Some(seq) => self.handle_event_at(event, seq),
+            None => {
+                // Not a scroll the store remembers (its events are done, or it was
+                // made with the server-side copy): repair wherever it may be.
+                if let Event::GraphicsExposure(e) = event {
+                    let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
+                    let anywhere = self.history.follow_any(&Region::from(r));
+                    self.repair(&anywhere);
+                }
+                true
+            }
+        }
+    }
+
+    /// [`handle_event`](Self::handle_event) for an event whose full sequence number
+    /// x11rb reported (`poll_for_event_with_sequence`), as `xbs-window`'s pump does.
+    pub fn handle_event_at(&mut self, event: &Event, sequence: u64) -> bool {
         match event {
             Event::ShmCompletion(e) => self.canvas.buffers.completed(e),
             Event::GraphicsExposure(e) if e.drawable == self.window => {
                 let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
-                if let Err(err) = self.flush(&Region::from(r)) {
-                    log::debug!("repairing a GraphicsExpose failed: {err}");
+                // Wrong since its scroll: repaired where the scrolls since moved it.
+                let after = self.history.end_of_scroll(sequence);
+                let now = self.history.follow(&Region::from(r), after);
+                self.repair(&now);
+                if e.count == 0 {
+                    self.history.exposures_done(sequence);
                 }
                 true
             }
-            Event::NoExposure(e) if e.drawable == self.window => true,
+            Event::NoExposure(e) if e.drawable == self.window => {
+                self.history.exposures_done(sequence);
+                true
+            }
             _ => false,
+        }
+    }
+
+    /// Re-uploads `region` for an exposure event (errors are the next call's to see).
+    fn repair(&mut self, region: &Region) {
+        if let Err(err) = self.flush(region) {
+            log::debug!("repairing a GraphicsExpose failed: {err}");
         }
     }
 

@@ -98,6 +98,9 @@ pub struct Stats {
     pub fallbacks: u64,
     /// Whether a server-side copy (pixmap) of the window is kept now.
     pub server_copy: bool,
+    /// Scrolls remembered because their exposure events have not been handed over
+    /// yet (at most 64; older ones are repaired by their areas).
+    pub scrolls_remembered: usize,
 }
 
 impl Stats {
@@ -115,6 +118,7 @@ impl Stats {
             switches: 0,
             fallbacks: 0,
             server_copy: false,
+            scrolls_remembered: 0,
         }
     }
 }

@@ -52,10 +52,19 @@ impl<C: Connection> BackingStore<C> {
             Some(copy) => (copy.pixmap.id(), self.gcs.quiet.id()),
             None => (self.window, self.gcs.window.id()),
         };
-        for &r in rects.iter() {
-            copy_area(&*self.conn, from, from, gc, r, dx, dy)?;
+        let (mut first, mut last) = (0, 0);
+        for (i, &r) in rects.iter().enumerate() {
+            last = copy_area(&*self.conn, from, from, gc, r, dx, dy)?;
+            if i == 0 {
+                first = last;
+            }
         }
         self.stats.requests += rects.len() as u64;
+        if self.server_copy.is_none() {
+            // The window's own pixels moved, the wrong ones with the rest: exposure
+            // events that predate this scroll must be repaired where it put them.
+            self.history.record(first, last, dst, dx, dy);
+        }
         self.show_from_copy()?;
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(())

@@ -29,6 +29,11 @@ pub struct Scene {
     /// store scrolls and repairs Expose from it, so the window shows its pixels there,
     /// not the window's own (which may still be cleared by an Expose not handled yet).
     pub copy: Option<Vec<u32>>,
+    /// Pixels the window shows wrongly because of an exposure whose event has not been
+    /// handled yet (a `ClearArea`, a resize), where they are now: a scroll of the
+    /// window moves them with the rest. Once the events are handled
+    /// ([`Scene::events_handled`]), the store has repaired them.
+    pub pending: Vec<bool>,
     /// Whether the store's flushes upload the coalesced rects of a region (put-image),
     /// which may send pixels around it, rather than exactly the region (one clipped
     /// `ShmPutImage`, for the few-rect regions these tests flush).
@@ -93,6 +98,7 @@ pub fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
         depth,
         model: vec![0; usize::from(w) * usize::from(h)],
         copy: None,
+        pending: vec![false; usize::from(w) * usize::from(h)],
         coalesces: false,
         settle_after_op: true,
     }
@@ -230,6 +236,7 @@ impl Scene {
             None => {
                 for i in sent {
                     self.model[i] = image[i];
+                    self.pending[i] = false;
                 }
             }
         }
@@ -251,6 +258,18 @@ impl Scene {
         if let Some(copy) = &self.copy {
             for i in indices {
                 self.model[i] = copy[i];
+                self.pending[i] = false;
+            }
+        }
+    }
+
+    /// Every exposure event sent so far has been handed to the store: the pixels they
+    /// named, wherever scrolls have moved them since, show the image again (the copy,
+    /// if the store keeps one).
+    pub fn events_handled(&mut self, image: &[u32]) {
+        for i in 0..self.pending.len() {
+            if std::mem::take(&mut self.pending[i]) {
+                self.model[i] = self.copy.as_ref().map_or(image[i], |c| c[i]);
             }
         }
     }
@@ -311,9 +330,16 @@ impl Scene {
                 move_within(copy);
                 for &(to, _) in &moves {
                     self.model[to] = copy[to];
+                    self.pending[to] = false;
                 }
             }
-            None => move_within(&mut self.model),
+            None => {
+                move_within(&mut self.model);
+                let old = self.pending.clone();
+                for &(to, from) in &moves {
+                    self.pending[to] = old[from];
+                }
+            }
         }
         area.subtract(&dst)
     }
@@ -339,6 +365,8 @@ impl Scene {
         self.w = w;
         self.h = h;
         self.model = vec![0; (w * h) as usize];
+        // The server forgets the window's pixels; the resize's Expose repairs them.
+        self.pending = vec![true; (w * h) as usize];
     }
 
     /// Reads the window back and compares with the model: how many pixels differ, and
@@ -485,11 +513,14 @@ impl Scene {
         Ok(())
     }
 
-    /// Sets `r` (inside the window) to black in the model, as `ClearArea` does.
+    /// Sets `r` (inside the window) to black in the model, as `ClearArea` does, until
+    /// its Expose is handled.
     pub fn blacken(&mut self, r: Rect) {
         for y in r.y..r.y + r.height as i32 {
             let row = y as usize * self.w as usize;
-            self.model[row + r.x as usize..row + (r.x + r.width as i32) as usize].fill(0);
+            let span = row + r.x as usize..row + (r.x + r.width as i32) as usize;
+            self.model[span.clone()].fill(0);
+            self.pending[span].fill(true);
         }
     }
 
@@ -510,10 +541,11 @@ impl Scene {
                     self.repaired(image, &Region::from(r));
                 }
                 other => {
-                    store.handle_event(&other);
+                    store.handle_event_at(&other, seq);
                 }
             }
         }
+        self.events_handled(image);
         Ok(())
     }
 }
