@@ -1,10 +1,7 @@
 //! `xbs-demo`: opens a window and animates a test pattern through an xbs
-//! `BackingStore`. On a desktop it shows the window; with no `$DISPLAY` (or `--headless`) it
-//! starts a private Xvfb, runs a fixed number of frames and writes a screenshot.
-//!
-//! ```text
-//! xbs-demo [--headless] [--frames N] [--screenshot FILE.png]
-//! ```
+//! `BackingStore`. On a desktop it shows the window; with no `$DISPLAY` (or `--headless`,
+//! or `--server KIND`) it starts a private X server, runs a fixed number of frames and
+//! writes a screenshot. `xbs-demo --help` lists the options.
 #![deny(unsafe_code)]
 
 mod args;
@@ -50,8 +47,13 @@ fn run() -> Result<(), Box<dyn Error>> {
         }
         _ => {}
     }
-    let args = args::Args::parse(argv)?;
-    demo(&args)
+    match args::Args::parse(argv)? {
+        args::Parsed::Run(args) => demo(&args),
+        args::Parsed::Help => {
+            println!("{}", args::USAGE);
+            Ok(())
+        }
+    }
 }
 
 /// Transports in the order `t` cycles through them.
@@ -61,15 +63,20 @@ const TRANSPORTS: [Transport; 3] = [Transport::ShmFd, Transport::ShmSysV, Transp
 fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
     // Keeps the private server alive for the whole run when headless.
     let mut _server = None;
-    let display = if args.headless {
-        let server = xbs_tests::XServer::builder().size(WIDTH, HEIGHT).start()?;
-        let name = server.display_name();
-        println!("headless: started a private Xvfb on {name}");
-        _server = Some(server);
-        Some(name)
-    } else {
-        None
+    let display = match args.server {
+        Some(kind) => {
+            let server = xbs_tests::XServer::builder()
+                .kind(kind)
+                .size(WIDTH, HEIGHT)
+                .start()?;
+            let name = server.display_name();
+            println!("headless: started a private {kind} on {name}");
+            _server = Some(server);
+            Some(name)
+        }
+        None => args.display.clone(),
     };
+    let headless = args.server.is_some();
     let (conn, screen) = x11rb::connect(display.as_deref())?;
     // Room in the socket for a frame, should the server lack MIT-SHM.
     if let Err(e) = xbs::enlarge_send_buffer(conn.stream(), xbs::SEND_BUFFER) {
@@ -126,7 +133,7 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
                 _ => {}
             }
         }
-        if paused && !args.headless {
+        if paused && !headless {
             std::thread::sleep(Duration::from_millis(16));
             continue;
         }
@@ -176,7 +183,7 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
 
         let elapsed = second.elapsed();
         // Numbers every quarter second (every 50 frames when headless and fast).
-        if elapsed >= Duration::from_millis(250) || (args.headless && second_frames >= 50) {
+        if elapsed >= Duration::from_millis(250) || (headless && second_frames >= 50) {
             let bytes = window.store().map_or(0, |s| s.stats().bytes_uploaded);
             fps = f64::from(second_frames) / elapsed.as_secs_f64();
             rate = bytes.saturating_sub(second_bytes) as f64 / elapsed.as_secs_f64();
@@ -186,11 +193,10 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
             second_bytes = bytes;
             damaged_area = 0;
         }
-        if args.headless {
-            if frames >= args.frames {
-                return finish(&window, args, frames, started);
-            }
-        } else {
+        if args.frames.is_some_and(|n| frames >= n) {
+            return finish(&window, args, frames, started);
+        }
+        if !headless {
             std::thread::sleep(Duration::from_millis(15));
         }
     }

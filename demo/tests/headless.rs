@@ -86,3 +86,61 @@ fn bench_runs_end_to_end_and_writes_json_and_svg() {
     assert!(svg.starts_with("<svg") && svg.contains("wire-damage-16x64-1080p"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Whether the PNG at `path` is a `w`×`h` picture of more than one colour.
+fn a_real_screenshot(path: &std::path::Path, w: u32, h: u32) -> bool {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let first = &buf[..3];
+    (info.width, info.height) == (w, h) && buf.chunks_exact(3).any(|p| p != first)
+}
+
+#[test]
+fn help_prints_the_usage_and_exits_zero() {
+    let stdout = demo(["--help"]);
+    assert!(
+        stdout.contains("usage: xbs-demo") && stdout.contains("--server"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_demo_runs_headless_on_every_server_kind() {
+    let dir = scratch("servers");
+    for kind in ["xorg", "xwayland", "xvnc", "xephyr"] {
+        let shot = dir.join(format!("{kind}.png"));
+        let out = Command::new(env!("CARGO_BIN_EXE_xbs-demo"))
+            .env_remove("DISPLAY")
+            .args(["--server", kind, "--frames", "40", "--screenshot"])
+            .arg(&shot)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        if stderr.contains("not supported here") {
+            xbs_tests::skip(&format!("{kind}: {}", stderr.trim()));
+            continue;
+        }
+        assert!(out.status.success(), "{kind}: {stdout}\n{stderr}");
+        assert!(stdout.contains("40 frames"), "{kind}: {stdout}");
+        assert!(a_real_screenshot(&shot, 640, 400), "{kind}: the screenshot");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn frames_ends_a_run_on_a_display_too() {
+    let server = xbs_tests::XServer::start().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xbs-demo"))
+        .env("DISPLAY", server.display_name())
+        .args(["--frames", "25"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("25 frames"), "{stdout}");
+}

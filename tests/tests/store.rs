@@ -13,7 +13,7 @@ use x11rb::protocol::xproto::{
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use xbs::{BackingStore, Error, Options, Rect, Region, Transport};
-use xbs_tests::{Builder, XServer};
+use xbs_tests::{Builder, ServerKind, XServer};
 
 /// Paint, flush parts, scroll every way, expose, resize: pixel-exact throughout.
 fn exercise(server: &XServer, transport: Transport, argb: bool) {
@@ -89,7 +89,7 @@ fn exercise_with(server: &XServer, transport: Transport, argb: bool, server_copy
             "expose from the pixmap uploads nothing"
         );
     } else {
-        let bpp = if sc.depth == 16 { 2 } else { 4 };
+        let bpp = sc.bytes_per_pixel as u64;
         assert_eq!(store.stats().bytes_uploaded, uploaded + 100 * 60 * bpp);
     }
 
@@ -141,8 +141,9 @@ fn server_copy_is_pixel_exact_on_every_transport() {
         exercise_with(&server, t, false, true);
         exercise_with(&server, t, true, true);
     }
-    let server16 = XServer::builder().depth(16).start().unwrap();
-    exercise_with(&server16, Transport::PutImage, false, true);
+    if let Some(server16) = xbs_tests::start_or_skip(XServer::builder().depth(16)) {
+        exercise_with(&server16, Transport::PutImage, false, true);
+    }
 }
 
 #[test]
@@ -211,7 +212,9 @@ fn scrolling_a_covered_window_repairs_what_was_hidden() {
 
 #[test]
 fn server_without_mit_shm_uses_put_image() {
-    let server = XServer::builder().without_shm().start().unwrap();
+    let Some(server) = xbs_tests::start_or_skip(XServer::builder().without_shm()) else {
+        return;
+    };
     let sc = scene(&server, 64, 64, false);
     let store = BackingStore::new(sc.conn.clone(), sc.window, Options::default()).unwrap();
     assert_eq!(store.transport(), Transport::PutImage);
@@ -239,7 +242,9 @@ fn server_without_mit_shm_uses_put_image() {
 
 #[test]
 fn tcp_server_uses_put_image() {
-    let server = XServer::builder().tcp().start().unwrap();
+    let Some(server) = xbs_tests::start_or_skip(XServer::builder().tcp()) else {
+        return;
+    };
     let sc = scene(&server, 64, 64, false);
     let store = BackingStore::new(sc.conn.clone(), sc.window, Options::default()).unwrap();
     assert_eq!(store.transport(), Transport::PutImage);
@@ -260,7 +265,9 @@ fn other_ipc_namespace_picks_fd_passing() {
 #[test]
 fn depth_16_converts_on_every_transport() {
     // RGB565: the app paints xRGB words; only the flushed rects are converted.
-    let server = XServer::builder().depth(16).start().unwrap();
+    let Some(server) = xbs_tests::start_or_skip(XServer::builder().depth(16)) else {
+        return;
+    };
     let mut sc = scene(&server, 32, 32, false);
     assert_eq!(sc.depth, 16);
     let store = sc.store(Transport::ShmFd);
@@ -272,10 +279,68 @@ fn depth_16_converts_on_every_transport() {
     }
 }
 
+/// The visuals users meet beyond Xvfb's depth 24: 16 and 30 bits, and a BGR root
+/// visual (TigerVNC's `-pixelformat bgr888`), on every transport, pixel-exact.
+#[test]
+fn every_visual_of_the_matrix_is_pixel_exact_on_every_transport() {
+    let matrix = [
+        (
+            "Xvfb depth 16",
+            XServer::builder().kind(ServerKind::Xvfb).depth(16),
+        ),
+        (
+            "Xvfb depth 30",
+            XServer::builder().kind(ServerKind::Xvfb).depth(30),
+        ),
+        (
+            "Xorg depth 16",
+            XServer::builder().kind(ServerKind::Xorg).depth(16),
+        ),
+        (
+            "Xorg depth 30",
+            XServer::builder().kind(ServerKind::Xorg).depth(30),
+        ),
+        ("Xvnc BGR", XServer::builder().kind(ServerKind::Xvnc).bgr()),
+        (
+            "Xephyr depth 16",
+            XServer::builder().kind(ServerKind::Xephyr).depth(16),
+        ),
+    ];
+    for (what, builder) in matrix {
+        let Some(server) = xbs_tests::start_or_skip(builder) else {
+            continue;
+        };
+        for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
+            exercise(&server, t, false);
+        }
+        eprintln!("{what}: pixel-exact on shm-fd, shm-sysv and put-image");
+    }
+}
+
+/// Depth 8 (a palette) is a typed error on every server that has it.
+#[test]
+fn depth_8_is_a_typed_error_on_every_server() {
+    for kind in [ServerKind::Xvfb, ServerKind::Xorg, ServerKind::Xephyr] {
+        let Some(server) = xbs_tests::start_or_skip(XServer::builder().kind(kind).depth(8)) else {
+            continue;
+        };
+        let sc = scene(&server, 32, 32, false);
+        let err = BackingStore::new(sc.conn.clone(), sc.window, Options::default())
+            .err()
+            .expect("an 8-bit palette visual cannot be painted in xRGB");
+        assert!(
+            matches!(err, Error::UnsupportedVisual { depth: 8, .. }),
+            "{kind}: {err}"
+        );
+    }
+}
+
 #[test]
 fn unsupported_visuals_are_typed_errors() {
     // Depth 8 PseudoColor has no RGB masks to paint into.
-    let server = XServer::builder().depth(8).start().unwrap();
+    let Some(server) = xbs_tests::start_or_skip(XServer::builder().depth(8)) else {
+        return;
+    };
     let sc = scene(&server, 32, 32, false);
     let err = BackingStore::new(sc.conn.clone(), sc.window, Options::default())
         .err()
@@ -296,11 +361,10 @@ fn unsupported_visuals_are_typed_errors() {
 #[test]
 fn full_4k_frame_goes_through_put_image_in_bands() {
     // softbuffer fails here with MaximumRequestLengthExceeded: 33 MB in one request.
-    let server = XServer::builder()
-        .size(3840, 2160)
-        .without_shm()
-        .start()
-        .unwrap();
+    let Some(server) = xbs_tests::start_or_skip(XServer::builder().size(3840, 2160).without_shm())
+    else {
+        return;
+    };
     let mut sc = scene(&server, 3840, 2160, false);
     let mut store = sc.store(Transport::PutImage);
     let mut image = vec![0u32; 3840 * 2160];
@@ -325,7 +389,9 @@ fn a_wire_frame_goes_out_while_the_server_reads_nothing() {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    let server = XServer::builder().without_shm().start().unwrap();
+    let Some(server) = xbs_tests::start_or_skip(XServer::builder().without_shm()) else {
+        return;
+    };
     let mut sc = scene(&server, 400, 400, false);
     let frame = 16 * 64 * 64 * 4;
     let room = xbs::enlarge_send_buffer(sc.conn.stream(), xbs::SEND_BUFFER).unwrap();

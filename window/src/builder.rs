@@ -13,7 +13,7 @@ use x11rb::wrapper::ConnectionExt as _;
 use xbs_shm::RequestError as _;
 
 use crate::cursor::Cursors;
-use crate::event::ExposeSeries;
+use crate::event::{AskedSizes, ExposeSeries};
 use crate::keymap::Keymap;
 use crate::wm::{Atoms, SyncCounter};
 use crate::{Error, Window};
@@ -199,7 +199,7 @@ impl<C: Connection> Window<C> {
             width: u32::from(w),
             height: u32::from(h),
             expose: ExposeSeries::default(),
-            size_seq: 0,
+            asked: AskedSizes::default(),
             sync: SyncCounter::default(),
             keymap,
             cursors: Cursors::new(db),

@@ -2,6 +2,8 @@
 //! events first; Expose series are merged into one region and repaired by the store;
 //! ConfigureNotify events from before the app's own [`Window::set_size`] are stale.
 
+use std::collections::VecDeque;
+
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{Keycode, Keysym};
 use x11rb::protocol::Event;
@@ -114,6 +116,53 @@ impl ExposeSeries {
     }
 }
 
+/// The sizes the app asked for with [`Window::set_size`] that the server has not
+/// confirmed yet, so that a ConfigureNotify of an older one is not taken for news.
+///
+/// Without a window manager the server answers each request at once, and a
+/// ConfigureNotify sent before the last request (a lower sequence number) is stale.
+/// With one (weston's, under Xwayland), a `ConfigureWindow` becomes a request the
+/// manager grants later, so the notification of an older size can carry a newer
+/// sequence number: it is stale when a size asked for after it is still to come. The
+/// manager answers in order, but may lag far behind: measured on weston 10 during a
+/// resize storm, 50 requests. Sizes older than [`AskedSizes::MAX`] are forgotten; a
+/// manager lagging further would make one stale size look like its own choice.
+#[derive(Debug, Default)]
+pub(crate) struct AskedSizes {
+    /// Oldest first; at most [`AskedSizes::MAX`].
+    sizes: VecDeque<(u32, u32)>,
+    /// The sequence number of the last request.
+    seq: u64,
+}
+
+impl AskedSizes {
+    const MAX: usize = 256;
+
+    /// The app asked for `size` in request `seq`.
+    pub(crate) fn asked(&mut self, size: (u32, u32), seq: u64) {
+        if self.sizes.len() == Self::MAX {
+            self.sizes.pop_front();
+        }
+        self.sizes.push_back(size);
+        self.seq = seq;
+    }
+
+    /// Whether a ConfigureNotify of `size` (sent after request `sequence`, if known)
+    /// is an answer to a request the app has since replaced.
+    pub(crate) fn is_stale(&mut self, size: (u32, u32), sequence: Option<u64>) -> bool {
+        let before_last = sequence.is_some_and(|seq| seq < self.seq);
+        let superseded = match self.sizes.iter().position(|&s| s == size) {
+            // One of ours: those asked before it are answered (or never will be).
+            Some(i) => {
+                self.sizes.drain(..=i);
+                !self.sizes.is_empty()
+            }
+            None => false,
+        };
+        before_last || superseded
+    }
+}
+
 impl<C: Connection> Window<C> {
     /// The next event if one is queued, without blocking.
     pub fn poll_event(&mut self) -> Result<Option<WindowEvent>, Error> {
@@ -198,7 +247,7 @@ impl<C: Connection> Window<C> {
             Event::ConfigureNotify(e) if e.window == me => {
                 self.sync.configured();
                 let (w, h) = (u32::from(e.width), u32::from(e.height));
-                let stale = sequence.is_some_and(|seq| seq < self.size_seq);
+                let stale = self.asked.is_stale((w, h), sequence);
                 if stale || (w, h) == (self.width, self.height) {
                     return Ok(None);
                 }

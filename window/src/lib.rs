@@ -65,7 +65,7 @@ pub use event::{Key, WindowEvent};
 
 use builder::{check_nul, check_size};
 use cursor::Cursors;
-use event::ExposeSeries;
+use event::{AskedSizes, ExposeSeries};
 use keymap::Keymap;
 use wm::{Atoms, SyncCounter};
 
@@ -85,9 +85,9 @@ pub struct Window<C: Connection> {
     width: u32,
     height: u32,
     expose: ExposeSeries,
-    /// The sequence number of the last size change asked by [`Window::set_size`]:
-    /// ConfigureNotify events from before it are stale.
-    size_seq: u64,
+    /// The sizes asked by [`Window::set_size`]: ConfigureNotify events answering
+    /// ones the app has since replaced are stale.
+    asked: AskedSizes,
     sync: SyncCounter,
     keymap: Keymap,
     cursors: Cursors,
@@ -191,7 +191,7 @@ impl<C: Connection> Window<C> {
                 &ConfigureWindowAux::new().width(width).height(height),
             )
             .map_err(Error::conn("ConfigureWindow"))?;
-        self.size_seq = cookie.sequence_number();
+        self.asked.asked((width, height), cookie.sequence_number());
         self.width = width;
         self.height = height;
         self.conn.flush().map_err(Error::conn("flush"))

@@ -3,10 +3,13 @@
 //!
 //! - `cargo xtask demo [ARGS]`: runs the demo (release build). Without `$DISPLAY` the
 //!   demo starts a private Xvfb, so Xvfb is installed first if it is missing.
-//! - `cargo xtask test [ARGS]`: installs what the tests need (Xvfb, valgrind) when it
-//!   is missing, then runs the whole test suite (`cargo test --workspace`, doc tests
-//!   included), then the memory-checker pass below. With ARGS (a test filter, say) it
-//!   runs only `cargo test --workspace ARGS`.
+//! - `cargo xtask test [ARGS]`: installs what the tests need (Xvfb, the other X servers,
+//!   valgrind) when it is missing, then runs the whole test suite on Xvfb (`cargo test
+//!   --workspace`, doc tests included), the memory-checker pass below, and the
+//!   server matrix: the suites of [`MATRIX_TESTS`] once on each of Xorg, Xwayland, Xvnc
+//!   and Xephyr (`XBS_TEST_SERVER`). With ARGS (a test filter, say) it runs only `cargo
+//!   test --workspace ARGS`. `cargo xtask test --server NAME` runs the whole suite on
+//!   that server instead.
 //! - `cargo xtask valgrind`: the integration suites of xbs-shm and xbs, and the unit
 //!   tests of both, under `valgrind --error-exitcode=1` (invalid accesses and definite
 //!   leaks fail), in a CI-sized form: a shorter soak and fewer proptest cases.
@@ -27,14 +30,44 @@ const VALGRIND_TESTS: &[&str] = &[
     "soak",
 ];
 
+/// The integration suites the server matrix runs on each server but Xvfb.
+const MATRIX_TESTS: &[&str] = &[
+    "store",
+    "soak",
+    "window",
+    "store_inputs",
+    "server_loss",
+    "late_events",
+];
+
+/// The servers of the matrix beside Xvfb, as `XBS_TEST_SERVER` names them.
+const OTHER_SERVERS: &[&str] = &["xorg", "xwayland", "xvnc", "xephyr"];
+
 fn main() {
     let mut args = env::args().skip(1);
     let task = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     let result = match task.as_str() {
-        "test" => ensure_xvfb()
-            .and_then(|()| cargo(&["test", "--workspace"], &rest))
-            .and_then(|()| if rest.is_empty() { valgrind() } else { Ok(()) }),
+        "test" => match rest.as_slice() {
+            [flag, server, more @ ..] if flag == "--server" => ensure_servers()
+                .and_then(|()| check_server(server))
+                .and_then(|()| {
+                    cargo_on(
+                        Some(server),
+                        &["test", "--workspace", "--no-fail-fast"],
+                        more,
+                    )
+                }),
+            _ => ensure_servers()
+                .and_then(|()| cargo(&["test", "--workspace"], &rest))
+                .and_then(|()| {
+                    if rest.is_empty() {
+                        valgrind().and_then(|()| matrix())
+                    } else {
+                        Ok(())
+                    }
+                }),
+        },
         "valgrind" => ensure_xvfb().and_then(|()| valgrind()),
         "demo" => {
             // `cargo xtask demo -- ARGS`, by cargo habit, means the same as without `--`.
@@ -44,11 +77,20 @@ fn main() {
             };
             let headless = env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
                 || rest.iter().any(|a| a == "--headless" || a == "bench");
-            let ready = if headless { ensure_xvfb() } else { Ok(()) };
+            let ready = if rest.iter().any(|a| a == "--server") {
+                ensure_servers()
+            } else if headless {
+                ensure_xvfb()
+            } else {
+                Ok(())
+            };
             ready.and_then(|()| cargo(&["run", "--release", "-p", "xbs-demo", "--"], rest))
         }
         _ => {
-            eprintln!("usage: cargo xtask test [cargo test args] | valgrind | demo [demo args]");
+            eprintln!(
+                "usage: cargo xtask test [--server xvfb|xorg|xwayland|xvnc|xephyr] [cargo test args] \
+                 | valgrind | demo [demo args]"
+            );
             exit(2);
         }
     };
@@ -85,6 +127,58 @@ const RUNTIME_LIBS: &[(&str, &str)] = &[
     ("libXi.so.6", "libxi6"),
     ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
 ];
+
+/// The X servers of the matrix: a program each needs, and the Debian packages.
+const SERVER_PACKAGES: &[(&str, &[&str])] = &[
+    ("Xorg", &["xserver-xorg-core", "xserver-xorg-video-dummy"]),
+    ("weston", &["weston"]),
+    ("Xwayland", &["xwayland"]),
+    ("Xvnc", &["tigervnc-standalone-server"]),
+    ("Xephyr", &["xserver-xephyr"]),
+];
+
+/// [`ensure_xvfb`], and the other servers of the matrix.
+fn ensure_servers() -> Result<(), String> {
+    ensure_xvfb()?;
+    let missing: Vec<&str> = SERVER_PACKAGES
+        .iter()
+        .filter(|(program, _)| !on_path(program))
+        .flat_map(|(_, packages)| packages.iter().copied())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    install(&missing)
+}
+
+fn check_server(name: &str) -> Result<(), String> {
+    if name == "xvfb" || OTHER_SERVERS.contains(&name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "--server {name}: one of xvfb, {}",
+            OTHER_SERVERS.join(", ")
+        ))
+    }
+}
+
+/// The suites of [`MATRIX_TESTS`] once on each of [`OTHER_SERVERS`].
+fn matrix() -> Result<(), String> {
+    let mut args = vec!["test", "--no-fail-fast", "-p", "xbs-tests"];
+    for t in MATRIX_TESTS {
+        args.extend(["--test", t]);
+    }
+    for server in OTHER_SERVERS {
+        let started = Instant::now();
+        eprintln!("xtask: the matrix on {server}");
+        cargo_on(Some(server), &args, &[])?;
+        eprintln!(
+            "xtask: the matrix on {server}: passed, {:.0?}",
+            started.elapsed()
+        );
+    }
+    Ok(())
+}
 
 /// Installs Debian's `xvfb` package when `Xvfb` is not on `PATH`, and the run-time
 /// libraries of [`RUNTIME_LIBS`] that are missing.
@@ -241,6 +335,16 @@ fn linker_cache() -> String {
 }
 
 fn cargo(args: &[&str], rest: &[String]) -> Result<(), String> {
+    cargo_on(None, args, rest)
+}
+
+/// `cargo <args> <rest>`, with the tests' X server `server` (`XBS_TEST_SERVER`).
+fn cargo_on(server: Option<&str>, args: &[&str], rest: &[String]) -> Result<(), String> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo).args(args).args(rest))
+    let mut cmd = Command::new(cargo);
+    cmd.args(args).args(rest);
+    if let Some(server) = server {
+        cmd.env("XBS_TEST_SERVER", server);
+    }
+    run(&mut cmd)
 }

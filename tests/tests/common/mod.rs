@@ -22,6 +22,10 @@ pub struct Scene {
     pub w: u32,
     pub h: u32,
     pub depth: u8,
+    /// The window's visual's red, green and blue masks, and the server's bytes per
+    /// pixel at its depth: how a colour of the model is stored on the server.
+    pub masks: [u32; 3],
+    pub bytes_per_pixel: usize,
     /// What the window must show, 0xAARRGGBB per pixel (alpha only for depth 32).
     pub model: Vec<u32>,
     /// What the store's server-side copy (`Options::server_copy`) holds, when it has
@@ -67,8 +71,11 @@ pub fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
     } else {
         (s.root_depth, s.root_visual, CreateWindowAux::new())
     };
+    // Override-redirect: no window manager (weston is Xwayland's) moves, reparents or
+    // resizes it, so it sits at the origin and shows exactly what the store puts there.
     aux = aux
         .background_pixel(0)
+        .override_redirect(1)
         .event_mask(EventMask::EXPOSURE | EventMask::STRUCTURE_NOTIFY);
     conn.create_window(
         depth,
@@ -88,11 +95,29 @@ pub fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
     .unwrap();
     conn.map_window(window).unwrap();
     conn.sync().unwrap();
+    wait_until_mapped(&conn, window);
     // Drain the first Expose: the window now shows its background (black).
+    conn.sync().unwrap();
     while conn.poll_for_event().unwrap().is_some() {}
+    let vt = s
+        .allowed_depths
+        .iter()
+        .flat_map(|d| &d.visuals)
+        .find(|v| v.visual_id == visual)
+        .expect("the window's visual");
+    let masks = [vt.red_mask, vt.green_mask, vt.blue_mask];
+    let bits = conn
+        .setup()
+        .pixmap_formats
+        .iter()
+        .find(|f| f.depth == depth)
+        .expect("a pixmap format of the depth")
+        .bits_per_pixel;
     Scene {
         conn,
         window,
+        masks,
+        bytes_per_pixel: usize::from(bits) / 8,
         w: w.into(),
         h: h.into(),
         depth,
@@ -102,6 +127,19 @@ pub fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
         coalesces: false,
         settle_after_op: true,
     }
+}
+
+/// Waits for `window`'s MapNotify (a compositing server may map it a little later).
+pub fn wait_until_mapped(conn: &RustConnection, window: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        match conn.poll_for_event().unwrap() {
+            Some(x11rb::protocol::Event::MapNotify(e)) if e.window == window => return,
+            Some(_) => {}
+            None => std::thread::sleep(std::time::Duration::from_millis(2)),
+        }
+    }
+    panic!("window {window:#x} was never mapped");
 }
 
 pub trait SyncExt {
@@ -145,11 +183,36 @@ impl Scene {
         self.coalesces = stats.transport == Transport::PutImage;
     }
 
-    pub fn mask(&self) -> u32 {
+    /// The bits of a server pixel that mean something: the colour masks, and alpha
+    /// (the rest of 32 bits) for an ARGB window.
+    pub fn pixel_mask(&self) -> u32 {
+        let rgb = self.masks[0] | self.masks[1] | self.masks[2];
         if self.depth == 32 {
             0xffff_ffff
         } else {
-            0x00ff_ffff
+            rgb
+        }
+    }
+
+    /// A model colour (`0xAARRGGBB`) as the server stores it in the window's visual:
+    /// each 8-bit channel placed in its mask, cut to its bits or widened by repeating
+    /// its top bits (as X servers scale colours), alpha kept for an ARGB window.
+    pub fn server_pixel(&self, v: u32) -> u32 {
+        let place = |c: u32, mask: u32| {
+            let (shift, bits) = (mask.trailing_zeros(), mask.count_ones());
+            let scaled = if bits <= 8 {
+                c >> (8 - bits)
+            } else {
+                (c << (bits - 8)) | (c >> (16 - bits))
+            };
+            scaled << shift
+        };
+        let [r, g, b] = self.masks;
+        let rgb = place((v >> 16) & 0xff, r) | place((v >> 8) & 0xff, g) | place(v & 0xff, b);
+        if self.depth == 32 {
+            rgb | (v & 0xff00_0000)
+        } else {
+            rgb
         }
     }
 
@@ -391,24 +454,23 @@ impl Scene {
             .unwrap()
             .reply()
             .unwrap();
-        let mask = self.mask();
         let w = self.w as usize;
         let stride = img.data.len() / vh;
+        let msb =
+            self.conn.setup().image_byte_order == x11rb::protocol::xproto::ImageOrder::MSB_FIRST;
+        let bpp = self.bytes_per_pixel;
         let mut bad = 0;
         let mut first = None;
         for i in 0..vw * vh {
             let (x, y) = (i % vw, i / vw);
-            let want = self.model[y * w + x];
-            let (got, want) = if self.depth == 16 {
-                let at = y * stride + x * 2;
-                let got = u16::from_le_bytes([img.data[at], img.data[at + 1]]);
-                (u32::from(got), rgb565(want))
-            } else {
-                let at = y * stride + x * 4;
-                let px = &img.data[at..at + 4];
-                let got = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
-                (got & mask, want & mask)
-            };
+            let at = y * stride + x * bpp;
+            let mut bytes = [0u8; 4];
+            bytes[..bpp].copy_from_slice(&img.data[at..at + bpp]);
+            if msb {
+                bytes[..bpp].reverse();
+            }
+            let got = u32::from_le_bytes(bytes) & self.pixel_mask();
+            let want = self.server_pixel(self.model[y * w + x]);
             if got != want {
                 bad += 1;
                 first.get_or_insert((x, y, got, want));
@@ -437,11 +499,6 @@ fn top_left_kept(pixels: &[u32], from: (u32, u32), to: (u32, u32)) -> Vec<u32> {
         out[y * w..][..ow.min(w)].copy_from_slice(&pixels[y * ow..][..ow.min(w)]);
     }
     out
-}
-
-/// An xRGB pixel as an RGB565 server stores it (the top bits of each channel).
-pub fn rgb565(v: u32) -> u32 {
-    ((v >> 8) & 0xf800) | ((v >> 5) & 0x07e0) | ((v >> 3) & 0x001f)
 }
 
 pub fn region(rects: &[(i32, i32, u32, u32)]) -> Region {
