@@ -17,6 +17,7 @@
 
 mod buffer;
 mod buffers;
+mod compositor;
 mod convert;
 mod error;
 #[cfg(feature = "fault-injection")]

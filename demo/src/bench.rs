@@ -1,6 +1,7 @@
-//! `xbs-demo bench`: xbs against softbuffer 0.4 and the memcpy floor, on private Xvfb
-//! servers, every contender doing the same paint work on the same server, interleaved
-//! in rounds so that machine noise hits all alike; the median round is reported.
+//! `xbs-demo bench`: xbs against softbuffer 0.4 and the memcpy floor, on private X
+//! servers (Xvfb by default; `--server` picks others, or all), every contender doing the
+//! same paint work on the same server, interleaved in rounds so that machine noise hits
+//! all alike; the median round is reported.
 
 use std::error::Error;
 use std::num::NonZeroU32;
@@ -12,7 +13,7 @@ use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConfigureWindowAux, ConnectionExt as _};
 use x11rb::xcb_ffi::XCBConnection;
 use xbs::{BackingStore, Options, Rect, Region, Transport};
-use xbs_tests::{alloc_count, XServer};
+use xbs_tests::{alloc_count, ServerKind, XServer};
 use xbs_window::Window;
 
 use crate::paint::{paint_rect, paint_row};
@@ -27,6 +28,8 @@ pub struct BenchArgs {
     pub filter: Option<String>,
     /// Only the contenders of these names (to profile one lane alone).
     pub contenders: Vec<String>,
+    /// The servers to run on, in order (default: Xvfb).
+    pub servers: Vec<ServerKind>,
 }
 
 impl BenchArgs {
@@ -41,15 +44,32 @@ impl BenchArgs {
                 "--contender" => out
                     .contenders
                     .push(args.next().ok_or("--contender needs a name")?),
+                "--server" => {
+                    let name = args.next().ok_or("--server needs a kind")?;
+                    match name.as_str() {
+                        "all" => out.servers.extend(ServerKind::ALL),
+                        _ => out
+                            .servers
+                            .push(ServerKind::from_name(&name).ok_or_else(|| {
+                                format!(
+                                    "--server {name}: xvfb, xorg, xwayland, xvnc, xephyr or all"
+                                )
+                            })?),
+                    }
+                }
                 "-h" | "--help" => {
-                    return Err(
+                    println!(
                         "usage: xbs-demo bench [--quick] [--json FILE] [--svg FILE] \
-                                [--only SCENARIO] [--contender NAME]..."
-                            .into(),
-                    )
+                         [--only SCENARIO] [--contender NAME]... \
+                         [--server xvfb|xorg|xwayland|xvnc|xephyr|all]..."
+                    );
+                    std::process::exit(0);
                 }
                 other => return Err(format!("bench: unknown argument {other:?} (try --help)")),
             }
+        }
+        if out.servers.is_empty() {
+            out.servers.push(ServerKind::Xvfb);
         }
         Ok(out)
     }
@@ -130,10 +150,13 @@ const SCENARIOS: &[Scenario] = &[
 /// One measured result.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    server: ServerKind,
     scenario: &'static str,
     contender: String,
     transport: String,
     ms_per_frame: f64,
+    /// CPU time the server (and its compositor) spent per frame, in ms.
+    server_ms_per_frame: f64,
     bytes_per_frame: u64,
     allocs_per_frame: f64,
     segments_alive: Option<usize>,
@@ -202,7 +225,23 @@ fn make_window<C: Connection>(conn: Arc<C>, size: (u32, u32)) -> Result<Window<C
         .size(size.0, size.1)
         .build(conn, 0)?;
     window.map()?;
-    Ok(window)
+    // A window manager (weston's, on Xwayland) maps it when it likes: measure a
+    // window that shows.
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let state = window
+            .connection()
+            .get_window_attributes(window.id())?
+            .reply()?
+            .map_state;
+        if state == x11rb::protocol::xproto::MapState::VIEWABLE {
+            return Ok(window);
+        }
+        if Instant::now() > deadline {
+            return Err("the bench window was never mapped".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 struct XbsRunner<C: Connection> {
@@ -534,6 +573,7 @@ impl Runner for MemcpyRunner {
 struct Lane {
     runner: Box<dyn Runner>,
     ms: Vec<f64>,
+    server_ms: Vec<f64>,
     bytes: u64,
     allocs: Vec<f64>,
     failed: Option<String>,
@@ -581,6 +621,11 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
         for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
             lanes.push(xbs(Some(t)));
         }
+        // One buffer: a paint over pixels in flight waits, as softbuffer's does.
+        lanes.push(with(
+            Options::new().single_buffer(true),
+            "xbs-single-buffer".into(),
+        ));
     }
     lanes.push(
         SoftbufferRunner::new(server, s.size, !s.wire)
@@ -594,6 +639,7 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
             Ok(runner) => Lane {
                 runner,
                 ms: Vec::new(),
+                server_ms: Vec::new(),
                 bytes: 0,
                 allocs: Vec::new(),
                 failed: None,
@@ -601,6 +647,7 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
             Err((name, e)) => Lane {
                 runner: Box::new(Failed(name)),
                 ms: Vec::new(),
+                server_ms: Vec::new(),
                 bytes: 0,
                 allocs: Vec::new(),
                 failed: Some(e),
@@ -664,16 +711,61 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
             Some(f) => s.name.contains(f.as_str()),
         })
         .collect();
+    for &kind in &args.servers {
+        outcomes.extend(on_server(kind, &selected, &args, rounds, frames)?);
+    }
+
+    if let Some(path) = &args.json {
+        std::fs::write(path, json(gbps, &outcomes))?;
+        println!("json: {}", path.display());
+    }
+    if let Some(path) = &args.svg {
+        crate::chart::draw(path, &outcomes)?;
+        println!("svg: {}", path.display());
+    }
+    Ok(())
+}
+
+/// Every selected scenario on a fresh server of `kind` (one at 1920×1080 with MIT-SHM,
+/// one at 3840×2160 without, for the wire scenarios).
+fn on_server(
+    kind: ServerKind,
+    selected: &[&Scenario],
+    args: &BenchArgs,
+    rounds: u32,
+    frames: u32,
+) -> Result<Vec<Outcome>, Box<dyn Error>> {
+    println!("\n== {kind}");
+    let mut outcomes = Vec::new();
     let mut shm_server = None;
     let mut wire_server = None;
-    for s in selected {
+    for &s in selected {
+        let builder = XServer::builder().kind(kind);
         let server = if s.wire {
-            wire_server
-                .get_or_insert_with(|| XServer::builder().size(3840, 2160).without_shm().start())
+            wire_server.get_or_insert_with(|| builder.size(3840, 2160).without_shm().start())
         } else {
-            shm_server.get_or_insert_with(|| XServer::builder().size(1920, 1080).start())
+            shm_server.get_or_insert_with(|| builder.size(1920, 1080).start())
         };
-        let server = server.as_ref().map_err(|e| format!("starting Xvfb: {e}"))?;
+        let server = match server {
+            Ok(server) => server,
+            Err(xbs_tests::StartError::Unsupported(why)) => {
+                println!("\n{} skipped: {why}", s.name);
+                outcomes.push(Outcome {
+                    server: kind,
+                    scenario: s.name,
+                    contender: "xbs".into(),
+                    transport: "-".into(),
+                    ms_per_frame: f64::NAN,
+                    server_ms_per_frame: f64::NAN,
+                    bytes_per_frame: 0,
+                    allocs_per_frame: f64::NAN,
+                    segments_alive: None,
+                    status: format!("skipped: {why}"),
+                });
+                continue;
+            }
+            Err(e) => return Err(format!("starting {kind}: {e}").into()),
+        };
         let frames = if s.work == Work::ResizeStorm {
             if args.quick {
                 100
@@ -721,6 +813,7 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                     continue;
                 }
                 let allocs = lane.runner.allocs();
+                let cpu = server.cpu_time();
                 let t = Instant::now();
                 let mut bytes = 0;
                 let result = (0..frames).try_for_each(|n| {
@@ -729,10 +822,12 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 });
                 let result = result.and_then(|()| lane.runner.sync());
                 let ms = t.elapsed().as_secs_f64() * 1e3 / f64::from(frames);
+                let server_ms = (server.cpu_time() - cpu).as_secs_f64() * 1e3 / f64::from(frames);
                 let allocated = lane.runner.allocs() - allocs;
                 match result {
                     Ok(()) => {
                         lane.ms.push(ms);
+                        lane.server_ms.push(server_ms);
                         lane.allocs.push(allocated as f64 / f64::from(frames));
                         lane.bytes = bytes / u64::from(frames);
                     }
@@ -742,6 +837,7 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
         }
         for lane in &lanes {
             outcomes.push(Outcome {
+                server: kind,
                 scenario: s.name,
                 contender: lane.runner.name(),
                 transport: lane.runner.transport(),
@@ -749,6 +845,11 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                     f64::NAN
                 } else {
                     median(&lane.ms)
+                },
+                server_ms_per_frame: if lane.failed.is_some() {
+                    f64::NAN
+                } else {
+                    median(&lane.server_ms)
                 },
                 bytes_per_frame: lane.bytes,
                 allocs_per_frame: median(&lane.allocs),
@@ -761,15 +862,7 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
         }
         print_scenario(&outcomes, s.name);
     }
-    if let Some(path) = &args.json {
-        std::fs::write(path, json(gbps, &outcomes))?;
-        println!("json: {}", path.display());
-    }
-    if let Some(path) = &args.svg {
-        crate::chart::draw(path, &outcomes)?;
-        println!("svg: {}", path.display());
-    }
-    Ok(())
+    Ok(outcomes)
 }
 
 fn find<'a>(outcomes: &'a [Outcome], scenario: &str, contender: &str) -> Option<&'a Outcome> {
@@ -781,8 +874,16 @@ fn find<'a>(outcomes: &'a [Outcome], scenario: &str, contender: &str) -> Option<
 fn print_scenario(outcomes: &[Outcome], scenario: &str) {
     println!("\n{scenario}");
     println!(
-        "  {:<16} {:<10} {:>10} {:>12} {:>9} {:>9} {:>8} {:>5}",
-        "contender", "transport", "ms/frame", "bytes/frame", "vs sb", "vs floor", "allocs", "segs"
+        "  {:<16} {:<10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>8} {:>5}",
+        "contender",
+        "transport",
+        "ms/frame",
+        "server ms",
+        "bytes/frame",
+        "vs sb",
+        "vs floor",
+        "allocs",
+        "segs"
     );
     let sb = find(outcomes, scenario, "softbuffer").map(|o| o.ms_per_frame);
     let floor = find(outcomes, scenario, "memcpy").map(|o| o.ms_per_frame);
@@ -804,10 +905,11 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str) {
             continue;
         }
         println!(
-            "  {:<16} {:<10} {:>10.3} {:>12} {:>9} {:>9} {:>8.1} {:>5}",
+            "  {:<16} {:<10} {:>10.3} {:>10.3} {:>12} {:>9} {:>9} {:>8.1} {:>5}",
             o.contender,
             o.transport,
             o.ms_per_frame,
+            o.server_ms_per_frame,
             o.bytes_per_frame,
             ratio(sb),
             vs_floor,
@@ -829,10 +931,12 @@ fn json(gbps: f64, outcomes: &[Outcome]) -> String {
         .iter()
         .map(|o| {
             serde_json::json!({
+                "server": o.server.name(),
                 "scenario": o.scenario,
                 "contender": o.contender,
                 "transport": o.transport,
                 "ms_per_frame": num(o.ms_per_frame),
+                "server_ms_per_frame": num(o.server_ms_per_frame),
                 "bytes_per_frame": o.bytes_per_frame,
                 "allocs_per_frame": num(o.allocs_per_frame),
                 "segments_alive": o.segments_alive,
@@ -845,6 +949,9 @@ fn json(gbps: f64, outcomes: &[Outcome]) -> String {
 }
 
 impl Outcome {
+    pub fn server(&self) -> ServerKind {
+        self.server
+    }
     pub fn scenario(&self) -> &str {
         self.scenario
     }
@@ -853,5 +960,8 @@ impl Outcome {
     }
     pub fn ms(&self) -> f64 {
         self.ms_per_frame
+    }
+    pub fn skipped(&self) -> bool {
+        self.status.starts_with("skipped")
     }
 }

@@ -1,5 +1,5 @@
 //! The bench chart: one bar per scenario and contender, ms per frame on a log scale,
-//! drawn with plotters into an SVG.
+//! grouped by server, drawn with plotters into an SVG.
 
 use std::error::Error;
 use std::path::Path;
@@ -26,13 +26,16 @@ pub fn draw(path: &Path, outcomes: &[Outcome]) -> Result<(), Box<dyn Error>> {
         .iter()
         .filter(|o| o.ms().is_finite() && o.ms() > 0.0)
         .collect();
-    let mut scenarios: Vec<&str> = Vec::new();
+    // (server, scenario) groups, in the order run.
+    let mut groups: Vec<(xbs_tests::ServerKind, &str)> = Vec::new();
     for o in outcomes {
-        if !scenarios.contains(&o.scenario()) {
-            scenarios.push(o.scenario());
+        if !groups.contains(&(o.server(), o.scenario())) {
+            groups.push((o.server(), o.scenario()));
         }
     }
-    let rows = outcomes.len() as i32 + scenarios.len() as i32;
+    let mut servers = groups.iter().map(|g| g.0).collect::<Vec<_>>();
+    servers.dedup();
+    let rows = outcomes.len() as i32 + groups.len() as i32 + servers.len() as i32;
     let height = (80 + rows * ROW) as u32;
     let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -48,14 +51,28 @@ pub fn draw(path: &Path, outcomes: &[Outcome]) -> Result<(), Box<dyn Error>> {
     let x_of = |ms: f64| LABEL + ((ms / lo).ln() / (hi / lo).ln() * span) as i32;
     let text = ("sans-serif", 13).into_font();
     let bold = ("sans-serif", 14).into_font().style(FontStyle::Bold);
+    let server_font = ("sans-serif", 16).into_font().style(FontStyle::Bold);
     let mut y = 50;
-    for s in &scenarios {
-        root.draw(&Text::new(s.to_string(), (10, y + 4), bold.clone()))?;
+    let mut last_server = None;
+    for &(server, s) in &groups {
+        if last_server != Some(server) {
+            root.draw(&Text::new(
+                format!("on {server}"),
+                (10, y + 2),
+                server_font.clone(),
+            ))?;
+            y += ROW;
+            last_server = Some(server);
+        }
+        root.draw(&Text::new(s.to_string(), (20, y + 4), bold.clone()))?;
         y += ROW;
-        for o in outcomes.iter().filter(|o| o.scenario() == *s) {
+        for o in outcomes
+            .iter()
+            .filter(|o| o.server() == server && o.scenario() == s)
+        {
             root.draw(&Text::new(
                 o.contender().to_string(),
-                (30, y + 4),
+                (40, y + 4),
                 text.clone(),
             ))?;
             if o.ms().is_finite() && o.ms() > 0.0 {
@@ -70,10 +87,15 @@ pub fn draw(path: &Path, outcomes: &[Outcome]) -> Result<(), Box<dyn Error>> {
                     text.clone(),
                 ))?;
             } else {
+                let (what, colour) = if o.skipped() {
+                    ("skipped", &BLACK)
+                } else {
+                    ("failed", &RED)
+                };
                 root.draw(&Text::new(
-                    "failed",
+                    what,
                     (LABEL + 5, y + 4),
-                    text.clone().color(&RED),
+                    text.clone().color(colour),
                 ))?;
             }
             y += ROW;

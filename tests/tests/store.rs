@@ -335,6 +335,82 @@ fn depth_8_is_a_typed_error_on_every_server() {
     }
 }
 
+/// A compositor learns what a flush drew from the server's damage, which the server
+/// trims to the bounds of a GC's clip: one clipped put of a sparse region's bounds
+/// would make it recomposite all of them. With a compositing manager present (it owns
+/// `_NET_WM_CM_S0`, here a second client), a sparse flush damages exactly its rects;
+/// without one, the store keeps the cheaper single put.
+#[test]
+fn a_compositor_is_told_exactly_what_a_sparse_flush_drew() {
+    use x11rb::protocol::damage::{self, ConnectionExt as _};
+    let server = XServer::start().unwrap();
+    let dots: Vec<_> = (0..16)
+        .map(|i| ((i % 4) * 90 + 5, (i / 4) * 70 + 5, 30, 20))
+        .collect();
+    let dots = region(&dots);
+    for composited in [false, true] {
+        let what = format!("composited={composited}");
+        let (cm, screen) = server.connect().unwrap();
+        let owner = cm.generate_id().unwrap();
+        let root = cm.setup().roots[screen].root;
+        cm.create_window(
+            0,
+            owner,
+            root,
+            0,
+            0,
+            1,
+            1,
+            0,
+            WindowClass::INPUT_ONLY,
+            0,
+            &CreateWindowAux::new(),
+        )
+        .unwrap();
+        let atom = cm
+            .intern_atom(false, b"_NET_WM_CM_S0")
+            .unwrap()
+            .reply()
+            .unwrap()
+            .atom;
+        if composited {
+            cm.set_selection_owner(owner, atom, x11rb::CURRENT_TIME)
+                .unwrap();
+        }
+        cm.damage_query_version(1, 1).unwrap().reply().unwrap();
+        let mut sc = scene(&server, 400, 300, false);
+        let watch = cm.generate_id().unwrap();
+        cm.damage_create(watch, sc.window, damage::ReportLevel::RAW_RECTANGLES)
+            .unwrap();
+        cm.sync().unwrap();
+        let mut store = sc.store(Transport::ShmFd);
+        let mut image = vec![0u32; 400 * 300];
+        sc.paint(&mut store, &mut image, &dots, 1);
+        while cm.poll_for_event().unwrap().is_some() {}
+        store.flush(&dots).unwrap();
+        sc.shown(&image, &dots);
+        sc.check(&what);
+        cm.sync().unwrap();
+        let mut damaged = 0u64;
+        while let Some(e) = cm.poll_for_event().unwrap() {
+            if let x11rb::protocol::Event::DamageNotify(e) = e {
+                damaged += u64::from(e.area.width) * u64::from(e.area.height);
+            }
+        }
+        if composited {
+            assert_eq!(damaged, dots.area(), "{what}: exactly the rects");
+        } else {
+            assert!(
+                damaged >= dots.bounds().area(),
+                "{what}: one put of the bounds"
+            );
+        }
+        cm.set_selection_owner(x11rb::NONE, atom, x11rb::CURRENT_TIME)
+            .unwrap();
+        cm.sync().unwrap();
+    }
+}
+
 #[test]
 fn unsupported_visuals_are_typed_errors() {
     // Depth 8 PseudoColor has no RGB masks to paint into.

@@ -3,13 +3,16 @@
 //!
 //! Through shared memory, a region of a few rects is one `SetClipRectangles` and one
 //! `ShmPutImage` of its bounds, so the server copies exactly the region's pixels in two
-//! requests. Otherwise (one rect, too many rects, or the wire) each coalesced rect is
-//! uploaded on its own; over the wire in bands under the request limit.
+//! requests; unless a compositor reads the window's damage and the bounds are much
+//! larger than the region (`compositor.rs`). Otherwise (one rect, too many rects, a
+//! sparse region on a composited server, or the wire) each coalesced rect is uploaded
+//! on its own; over the wire in bands under the request limit.
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ClipOrdering, Rectangle};
 
 use super::{BackingStore, Scratch};
+use crate::compositor::clip_the_bounds;
 use crate::{request, Error, Region};
 use xbs_shm::RequestError as _;
 
@@ -44,7 +47,13 @@ impl<C: Connection> BackingStore<C> {
         if clip.is_empty() {
             return Ok(());
         }
-        clip.coalesced(COALESCE_SLACK, rects);
+        // A compositor is told every pixel sent: over shared memory, where a merge
+        // saves only a request, it sends none beside the region.
+        let slack = match self.composited && canvas.buffers.front().reads_later() {
+            true => 0,
+            false => COALESCE_SLACK,
+        };
+        clip.coalesced(slack, rects);
         if !canvas.blank.is_empty() {
             // What is sent, slack between merged rects included, must read as black.
             let sent = Region::from_rects(rects.iter().copied());
@@ -66,10 +75,13 @@ impl<C: Connection> BackingStore<C> {
         let conn = &*self.conn;
         let front = canvas.buffers.front_mut();
         let (mut first_seq, mut last_seq) = (0, 0);
-        if front.reads_later() && (2..=CLIP_MAX).contains(&clip.len()) {
+        let one_put = (2..=CLIP_MAX).contains(&clip.len())
+            && clip_the_bounds(self.composited, clip.area(), clip.bounds().area());
+        if front.reads_later() && one_put {
             // Several rects: the damage as the GC's clip, then one put of its bounds.
             // The server reads exactly the damaged pixels, and handles two requests,
-            // not one a rect (each of which RustConnection polls the socket for).
+            // not one a rect (each of which RustConnection polls the socket for). A
+            // compositor is told the bounds changed: see `compositor.rs`.
             let clip_rects = clip.rects().map(|r| Rectangle {
                 // Inside an image of at most i16::MAX pixels.
                 x: r.x as i16,

@@ -155,6 +155,8 @@ pub struct BackingStore<C: Connection> {
     scratch: Scratch,
     /// The region the frame lent last paints (its memory reused).
     painting: Region,
+    /// Whether a compositor reads the window's damage (see `compositor.rs`).
+    composited: bool,
     /// The request during which the connection was lost; every call fails after it.
     lost: Option<&'static str>,
     /// What the store counts itself; the buffers count their own waits and switches.
@@ -186,6 +188,7 @@ impl<C: Connection> BackingStore<C> {
         let caps = xbs_shm::probe(&*conn)?;
         let mut transports = Choice::new(caps, options.transport)?;
         let gcs = Gcs::new(&conn, window)?;
+        let composited = crate::compositor::composited(&*conn, window)?;
         let mut stats = Stats::new(Transport::PutImage);
         let memory = transports.allocate(&conn, len.server, len.server, &mut stats)?;
         let server_copy = if options.server_copy {
@@ -221,6 +224,7 @@ impl<C: Connection> BackingStore<C> {
             scroll_plan: ScrollPlan::default(),
             scratch: Scratch::default(),
             painting: Region::new(),
+            composited,
             lost: None,
             stats,
         })

@@ -620,6 +620,17 @@ impl XServer {
         }
     }
 
+    /// CPU time (user and system) the server has used so far: the X server, and the
+    /// compositor it runs under (weston, for Xwayland). For the bench: the server's
+    /// share of a frame's cost, which wall time on the client does not show.
+    pub fn cpu_time(&self) -> std::time::Duration {
+        let mut pids: Vec<u32> = self.child.iter().map(Child::id).collect();
+        if self.config.kind == ServerKind::Xwayland {
+            pids.extend(self.pid());
+        }
+        pids.into_iter().map(process_cpu_time).sum()
+    }
+
     /// Kills the server now (SIGKILL to its process group) and reaps it; connections to
     /// it break.
     pub fn kill(&mut self) {
@@ -628,6 +639,26 @@ impl XServer {
             stop_group(child, Signal::SIGKILL);
         }
     }
+}
+
+/// The CPU time of process `pid`, every thread of it, in nanoseconds
+/// (`/proc/PID/task/*/schedstat`: its first field is the time run on a CPU).
+fn process_cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .filter_map(|t| {
+            let path = t.ok()?.path().join("schedstat");
+            std::fs::read_to_string(path)
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    Duration::from_nanos(ns)
 }
 
 /// Signals `child`'s process group and reaps every member (this process is a child
