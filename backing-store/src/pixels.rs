@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use crate::fault::{self, Point};
-use crate::{Error, Rect};
+use crate::{Error, Rect, Region};
 
 /// A zeroed heap buffer of `len` bytes, or a typed error instead of an abort (S9).
 pub(crate) fn heap(len: usize) -> Result<Vec<u8>, Error> {
@@ -80,14 +80,42 @@ impl Block {
     }
 
     /// Re-lays the block out from rows `from` bytes apart to rows `to` bytes apart in
-    /// the same memory; what lies outside the block is left as it is.
-    pub(crate) fn relayout(self, pixels: &mut [u8], from: usize, to: usize) {
+    /// the same memory, but for the pixels of `except` (rects of the new layout, 4 bytes
+    /// a pixel), which are left as they are: someone is about to overwrite them. What
+    /// lies outside the block is left as it is too. `pieces` is scratch.
+    ///
+    /// Rows go in the order a whole move needs (the last first when rows spread out),
+    /// so no row is overwritten before it has moved; within a row every piece moves by
+    /// the same offset, so pieces go against it, as a `memmove` picks its direction.
+    /// Moving a subset in that order writes a subset of what the whole move writes: the
+    /// pieces that still move find their source intact.
+    pub(crate) fn relayout_except(
+        self,
+        pixels: &mut [u8],
+        from: usize,
+        to: usize,
+        except: &Region,
+        pieces: &mut Vec<Rect>,
+    ) {
+        if from == to {
+            return;
+        }
+        let width_px = u32::try_from(self.width / 4).unwrap_or(u32::MAX);
         let mut move_row = |row: usize| {
-            pixels.copy_within(row * from..row * from + self.width, row * to);
+            pieces.clear();
+            let line = Rect::new(0, i32::try_from(row).unwrap_or(i32::MAX), width_px, 1);
+            except.rect_minus(line, |piece| pieces.push(piece));
+            if to > from {
+                pieces.reverse();
+            }
+            for p in pieces.iter() {
+                let (x, w) = (p.x as usize * 4, p.width as usize * 4);
+                pixels.copy_within(row * from + x..row * from + x + w, row * to + x);
+            }
         };
         if to > from {
             (0..self.rows).rev().for_each(&mut move_row);
-        } else if to < from {
+        } else {
             (0..self.rows).for_each(&mut move_row);
         }
     }
@@ -160,6 +188,43 @@ mod tests {
     }
 
     #[test]
+    fn a_block_relaid_out_but_for_a_region_moves_every_other_pixel() {
+        // 7 rows of 5 pixels, spread out (stride 20 -> 36) and pulled in (36 -> 20),
+        // with holes of several shapes, also two in one row.
+        let block = Block {
+            width: 5 * 4,
+            rows: 7,
+        };
+        let holes = [
+            Region::new(),
+            Region::from(Rect::new(0, 0, 5, 7)),
+            Region::from_rects([Rect::new(1, 1, 2, 3), Rect::new(4, 2, 1, 4)]),
+            Region::from_rects([Rect::new(0, 6, 5, 1), Rect::new(2, 0, 1, 7)]),
+        ];
+        for (from, to) in [(20, 36), (36, 20)] {
+            for except in &holes {
+                let mut v = vec![0u8; 36 * 7 + 8];
+                for y in 0..7 {
+                    for x in 0..5 {
+                        v[y * from + x * 4..][..4]
+                            .copy_from_slice(&((y * 10 + x) as u32).to_ne_bytes());
+                    }
+                }
+                block.relayout_except(&mut v, from, to, except, &mut Vec::new());
+                for y in 0..7 {
+                    for x in 0..5 {
+                        if except.contains(x as i32, y as i32) {
+                            continue;
+                        }
+                        let want = (y * 10 + x) as u32;
+                        assert_eq!(px(&v, to, x, y), want, "{from}->{to} {except:?} at {x},{y}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_block_relaid_out_in_place_keeps_its_pixels() {
         let block = Block {
             width: 3 * 4,
@@ -175,7 +240,7 @@ mod tests {
             }
             let mut copied = vec![0u8; 40 * 4];
             block.copy(&v, from, &mut copied, to);
-            block.relayout(&mut v, from, to);
+            block.relayout_except(&mut v, from, to, &Region::new(), &mut Vec::new());
             for y in 0..3 {
                 for x in 0..3 {
                     let want = (y * 10 + x) as u32;

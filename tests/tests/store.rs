@@ -1192,6 +1192,38 @@ fn a_put_image_flush_sends_the_coalesced_rects_of_its_region() {
     sc.check("an L flushed as its bounding box");
 }
 
+/// A resize that changes the stride keeps the content that still fits; the move to the
+/// new stride waits for the first use, and skips what a repaint then overwrites. What
+/// the repaint leaves must be the kept content, moved.
+#[test]
+fn a_repaint_after_a_resize_keeps_the_rest_of_the_content() {
+    let server = XServer::start().unwrap();
+    for transport in [Transport::ShmFd, Transport::PutImage] {
+        let what = format!("{transport:?}");
+        let mut sc = scene(&server, 200, 100, false);
+        let mut store = sc.store(transport);
+        let mut image = vec![0u32; 200 * 100];
+        sc.paint_flush(&mut store, &mut image, &region(&[(0, 0, 200, 100)]), 1);
+        for (i, (w, h, part)) in [
+            (150, 120, (20, 10, 60, 40)),
+            (190, 90, (100, 0, 90, 90)),
+            (230, 95, (0, 50, 230, 45)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            store.resize(w, h).unwrap();
+            sc.resized(&mut image, w, h);
+            sc.repaint_flush(&mut store, &mut image, &region(&[part]), 2 + i as u32);
+            let all = region(&[(0, 0, w, h)]);
+            store.flush(&all).unwrap();
+            sc.shown(&image, &all);
+            sc.settle(&mut store, &image).unwrap();
+            sc.check(&format!("{what}: resized to {w}x{h}, part repainted"));
+        }
+    }
+}
+
 #[test]
 fn pixels_a_resize_adds_read_black_until_repainted() {
     let server = XServer::start().unwrap();

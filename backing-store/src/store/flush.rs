@@ -47,6 +47,7 @@ impl<C: Connection> BackingStore<C> {
         if clip.is_empty() {
             return Ok(());
         }
+        canvas.settle_layout(None);
         // A compositor is told every pixel sent: over shared memory, where a merge
         // saves only a request, it sends none beside the region.
         let slack = match self.composited && canvas.buffers.front().reads_later() {

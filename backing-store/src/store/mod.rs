@@ -212,6 +212,8 @@ impl<C: Connection> BackingStore<C> {
                 conversion,
                 blank: Blank::default(),
                 geometry,
+                relayout: None,
+                pieces: Vec::new(),
             },
             server_copy,
             gcs,

@@ -4,12 +4,13 @@
 use x11rb::connection::Connection;
 
 use super::blank::Blank;
+use super::resize::Relayout;
 use super::BackingStore;
 use crate::buffers::Buffers;
 use crate::convert::Conversion;
 use crate::frame::{Frame, Lend};
 use crate::geometry::Geometry;
-use crate::{pixels, Error, Region};
+use crate::{pixels, Error, Rect, Region};
 
 /// What the app paints into: the front buffer, or, when the server's pixels are not the
 /// app's, a private canvas whose flushed rects are converted into the buffers; and the
@@ -19,6 +20,10 @@ pub(crate) struct Canvas<C: Connection> {
     pub(crate) conversion: Option<Conversion>,
     pub(crate) blank: Blank,
     pub(crate) geometry: Geometry,
+    /// The last resize's kept block, not moved to the new stride yet.
+    pub(crate) relayout: Option<Relayout>,
+    /// Scratch for that move.
+    pub(crate) pieces: Vec<Rect>,
 }
 
 impl<C: Connection> Canvas<C> {
@@ -29,6 +34,25 @@ impl<C: Connection> Canvas<C> {
             Some(c) => &mut c.canvas,
             None => self.buffers.front_mut().memory.pixels_mut(),
         }
+    }
+
+    /// Moves the kept block of the last resize to the new stride, if that is still to
+    /// do, but for `except`, which the app is about to repaint. Before anything reads the
+    /// image, or zeroes pixels a resize added (the move's sources may lie there).
+    pub(crate) fn settle_layout(&mut self, except: Option<&Region>) {
+        let Some(r) = self.relayout.take() else {
+            return;
+        };
+        let none = Region::new();
+        let mut pieces = std::mem::take(&mut self.pieces);
+        r.block.relayout_except(
+            self.pixels_mut(),
+            r.from,
+            r.to,
+            except.unwrap_or(&none),
+            &mut pieces,
+        );
+        self.pieces = pieces;
     }
 
     /// Makes the pixels of `region` safe to write (S13). A conversion canvas is
@@ -58,6 +82,8 @@ impl<C: Connection> Canvas<C> {
     /// where a resize added pixels (unless the app repaints all of it), and noted as
     /// changed.
     fn lend(&mut self, region: &Region, repaint: bool) -> Result<(), Error> {
+        // What a repaint overwrites need not move to the new stride first.
+        self.settle_layout(repaint.then_some(region));
         self.make_writable(region, repaint)?;
         if repaint {
             self.blank.forget(region);

@@ -33,6 +33,17 @@ impl Shrink {
     }
 }
 
+/// The kept block of a resize, not moved to the new stride yet: a toolkit repaints
+/// after a resize, and what it repaints need not move. The move happens, but for what
+/// is about to be repainted, the first time anything reads the image
+/// ([`Canvas::settle_layout`](super::paint::Canvas::settle_layout)).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Relayout {
+    pub(crate) block: Block,
+    pub(crate) from: usize,
+    pub(crate) to: usize,
+}
+
 /// Whether memory of `capacity` bytes is kept for an image of `len`: it fits, and it is
 /// not much smaller or the store has not decided to `shrink`.
 fn reusable(len: usize, capacity: usize, shrink: bool) -> bool {
@@ -56,6 +67,8 @@ impl<C: Connection> BackingStore<C> {
     }
 
     fn resize_now(&mut self, width: u32, height: u32) -> Result<(), Error> {
+        // A move still pending from the last resize happens first.
+        self.canvas.settle_layout(None);
         let old = self.canvas.geometry;
         let (geometry, len) = Geometry::new(old.format, width, height)?;
         if (width, height) == (old.width, old.height) {
@@ -91,12 +104,16 @@ impl<C: Connection> BackingStore<C> {
         };
         let (from, to) = (old.stride, geometry.stride);
         let canvas = &mut self.canvas;
+        // Kept in place, the block moves later (`Relayout`); into fresh memory, now,
+        // before the old memory goes.
+        let in_place = Relayout { block, from, to };
+        let mut pending = None;
         match (&mut canvas.conversion, fresh_canvas) {
             (Some(c), Some(mut fresh)) => {
                 block.copy(&c.canvas, from, &mut fresh, to);
                 c.canvas = fresh;
             }
-            (Some(c), None) => block.relayout(&mut c.canvas, from, to),
+            (Some(_), None) => pending = Some(in_place),
             (None, _) => {}
         }
         let converting = canvas.conversion.is_some();
@@ -109,8 +126,9 @@ impl<C: Connection> BackingStore<C> {
                 front.memory = fresh;
             }
             None if converting => {}
-            None => block.relayout(front.memory.pixels_mut(), from, to),
+            None => pending = Some(in_place),
         }
+        canvas.relayout = pending;
         if let Some(old_copy) = self.server_copy.take() {
             let made = ServerCopy::new(
                 &self.conn,

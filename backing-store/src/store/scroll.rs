@@ -37,6 +37,7 @@ impl<C: Connection> BackingStore<C> {
         if dst.is_empty() {
             return Ok(());
         }
+        self.canvas.settle_layout(None);
         self.canvas.make_writable(dst, false)?;
         // The window's pixels move: what the flushes showed is no longer where it was.
         self.shown.forget();
