@@ -7,6 +7,7 @@
 mod args;
 mod bench;
 mod chart;
+mod compat;
 mod paint;
 mod scene;
 mod screenshot;
@@ -41,6 +42,10 @@ fn run() -> Result<(), Box<dyn Error>> {
         Some("bench") => {
             argv.next();
             return bench::run(bench::BenchArgs::parse(argv)?);
+        }
+        Some("compat") => {
+            argv.next();
+            return compat::run(compat::CompatArgs::parse(argv)?);
         }
         Some("run") => {
             argv.next();

@@ -10,6 +10,8 @@
 //!   and Xephyr (`XBS_TEST_SERVER`). With ARGS (a test filter, say) it runs only `cargo
 //!   test --workspace ARGS`. `cargo xtask test --server NAME` runs the whole suite on
 //!   that server instead.
+//! - `cargo xtask compat`: writes `docs/compatibility.md`, what works on each X server
+//!   the harness starts (`xbs-demo compat`), from one run.
 //! - `cargo xtask valgrind`: the integration suites of xbs-shm and xbs, and the unit
 //!   tests of both, under `valgrind --error-exitcode=1` (invalid accesses and definite
 //!   leaks fail), in a CI-sized form: a shorter soak and fewer proptest cases.
@@ -69,6 +71,11 @@ fn main() {
                 }),
         },
         "valgrind" => ensure_xvfb().and_then(|()| valgrind()),
+        // The server x feature table of docs/compatibility.md, from one run.
+        "compat" => ensure_servers().and_then(|()| {
+            let md = ["compat", "--md", "docs/compatibility.md"].map(String::from);
+            cargo(&["run", "--release", "-p", "xbs-demo", "--"], &md)
+        }),
         "demo" => {
             // `cargo xtask demo -- ARGS`, by cargo habit, means the same as without `--`.
             let rest = match rest.first() {
@@ -89,7 +96,7 @@ fn main() {
         _ => {
             eprintln!(
                 "usage: cargo xtask test [--server xvfb|xorg|xwayland|xvnc|xephyr] [cargo test args] \
-                 | valgrind | demo [demo args]"
+                 | valgrind | compat | demo [demo args]"
             );
             exit(2);
         }
