@@ -1,7 +1,7 @@
 //! The `put-image` transport: the image lives on the heap and each damaged rectangle
-//! travels inside `PutImage` requests, split into row bands that fit the server's
-//! maximum request length (BIG-REQUESTS aware, through x11rb), and into column strips
-//! when even one row is too long. Full-width bands go straight from the image; others
+//! travels inside `PutImage` requests, split into row bands that fit a plain request
+//! (256 KiB, no BIG-REQUESTS length, which the server streams) or the server's
+//! maximum if smaller, and into column strips when even one row is too long. Full-width bands go straight from the image; others
 //! are gathered into a scratch buffer that is reused, never reallocated per frame.
 
 use std::borrow::Cow;
@@ -16,6 +16,12 @@ use xbs_shm::RequestError as _;
 
 /// Bytes of a PutImage request before its data (with the BIG-REQUESTS length field).
 const HEADER: usize = 28;
+/// The largest request without a BIG-REQUESTS length (16 bits of 4-byte units). Bands
+/// stay under it even where the server takes more: x11rb allocates for every big
+/// request, and the server takes a big one whole into a buffer it grows to fit, where
+/// 256 KiB requests stream (on Xvfb a full 1080p frame costs the server 0.53 ms of CPU
+/// in 32 plain requests against 0.92 ms in one big one).
+const PLAIN_REQUEST: usize = 65535 * 4;
 
 /// The image on the heap, and scratch for gathering a band's rows into one request.
 pub(crate) struct WireMemory {
@@ -47,7 +53,10 @@ impl WireMemory {
         t: &Target,
         r: Rect,
     ) -> Result<Sent, Error> {
-        let room = conn.maximum_request_bytes().saturating_sub(HEADER);
+        let room = conn
+            .maximum_request_bytes()
+            .min(PLAIN_REQUEST)
+            .saturating_sub(HEADER);
         let mut requests = 0;
         let mut sequence = 0;
         for band in bands(r, room, t.bytes_per_pixel, t.pad) {
