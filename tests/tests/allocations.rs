@@ -84,6 +84,45 @@ fn scrolls_allocate_only_what_they_return(server: &XServer, transport: Transport
     );
 }
 
+/// A resize storm within the memory the store has (a user dragging a corner back and
+/// forth), each size repainted whole and flushed: nothing allocated once the store's
+/// working regions have grown.
+fn resizes_allocate_nothing(server: &XServer, transport: Transport) {
+    let mut sc = scene(server, 400, 300, false);
+    let mut store = sc.store(transport);
+    let mut counted = Vec::new();
+    for n in 0..16u32 {
+        settle(&sc, &mut store);
+        let (w, h) = if n % 2 == 0 {
+            (120 + n * 3, 90 + n * 5)
+        } else {
+            (400 - n * 7, 300 - n * 3)
+        };
+        let all = region(&[(0, 0, w, h)]);
+        let before = this_thread();
+        store.resize(w, h).unwrap();
+        {
+            let mut frame = store.begin_repaint(&all).unwrap();
+            frame.fill(all.bounds(), 0xff00_0000 | n);
+        }
+        store.flush(&all).unwrap();
+        counted.push(this_thread() - before);
+    }
+    assert_eq!(
+        counted[4..],
+        [0; 12],
+        "{transport:?}: allocations per resize {counted:?}"
+    );
+}
+
+#[test]
+fn a_resize_storm_allocates_nothing() {
+    let server = XServer::start().unwrap();
+    for transport in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
+        resizes_allocate_nothing(&server, transport);
+    }
+}
+
 #[test]
 fn a_steady_frame_allocates_nothing_on_shm() {
     let server = XServer::start().unwrap();

@@ -49,10 +49,17 @@ fn model_of(rects: &[Rect]) -> BTreeSet<(i32, i32)> {
 
 proptest! {
     #[test]
-    fn from_rects_covers_exactly_the_union(rects in proptest::collection::vec(small_rect(), 0..9)) {
+    fn from_rects_covers_exactly_the_union(rects in proptest::collection::vec(small_rect(), 0..40)) {
         let r = Region::from_rects(rects.iter().copied());
         prop_assert!(is_banded(&r.boxes));
         prop_assert_eq!(pixels(&r), model_of(&rects));
+        // Banded directly (a few rects) or merged pairwise (many), the same canonical
+        // region as unions one at a time.
+        let folded = rects
+            .iter()
+            .fold(Region::new(), |acc, r| acc.union(&Region::from(*r)));
+        prop_assert_eq!(&r, &folded);
+        prop_assert_eq!(Region::merged(rects.iter().copied()), folded);
     }
 
     #[test]
