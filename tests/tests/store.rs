@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{pattern, region, scene, Scene, SyncExt as _};
-use x11rb::connection::{Connection, RequestConnection as _};
+use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     ConfigureWindowAux, ConnectionExt as _, CreateWindowAux, ImageFormat, WindowClass,
 };
