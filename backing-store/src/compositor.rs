@@ -8,7 +8,11 @@
 //! through a clip of its rects, the cheapest shape on an uncomposited server (two
 //! requests, exactly the region's pixels copied), tells a compositor that the whole
 //! bounds changed, and it copies and recomposites all of them. Where a compositor
-//! listens, a region whose bounds are much larger than itself goes a rect at a time.
+//! listens, a region whose bounds are much larger than itself goes a rect at a time,
+//! up to [`EXACT_MAX`] rects: beyond that a compositor takes the extents anyway
+//! (Xwayland posts a damage region of more than 256 rects to the Wayland compositor as
+//! its extents, `xwl_window_post_damage`), and a request a rect would only flood the
+//! server.
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt as _, Window};
@@ -43,11 +47,20 @@ pub(crate) fn composited<C: Connection>(conn: &C, window: Window) -> Result<bool
     Ok(owner != x11rb::NONE)
 }
 
+/// The most rects a flush sends one by one so that a compositor sees exactly them.
+pub(crate) const EXACT_MAX: usize = 256;
+
+/// Whether a flush of a region of `rects` rects should tell the compositor exactly
+/// those rects (if there is one): up to [`EXACT_MAX`] of them.
+pub(crate) fn exact_damage(composited: bool, rects: usize) -> bool {
+    composited && rects <= EXACT_MAX
+}
+
 /// Whether a region of `area` pixels whose bounds hold `bounds` pixels may go as one
-/// clipped put of its bounds: always without a compositor; with one, while the
-/// damage it reports (the bounds) is at most twice the region.
-pub(crate) fn clip_the_bounds(composited: bool, area: u64, bounds: u64) -> bool {
-    !composited || bounds <= area.saturating_mul(2)
+/// clipped put of its bounds: always unless `exact` damage is wanted; then while the
+/// damage the compositor is told (the bounds) is at most twice the region.
+pub(crate) fn clip_the_bounds(exact: bool, area: u64, bounds: u64) -> bool {
+    !exact || bounds <= area.saturating_mul(2)
 }
 
 #[cfg(test)]
@@ -61,5 +74,8 @@ mod tests {
         assert!(!clip_the_bounds(true, 65_536, 1920 * 1080));
         // Dense damage (a scrolled-in L, a window's worth) still goes as one put.
         assert!(clip_the_bounds(true, 1000, 1800));
+        // Exact up to 256 rects; beyond, the compositor takes the extents anyway.
+        assert!(exact_damage(true, 16) && exact_damage(true, EXACT_MAX));
+        assert!(!exact_damage(true, EXACT_MAX + 1) && !exact_damage(false, 16));
     }
 }

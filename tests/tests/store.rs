@@ -335,80 +335,128 @@ fn depth_8_is_a_typed_error_on_every_server() {
     }
 }
 
-/// A compositor learns what a flush drew from the server's damage, which the server
-/// trims to the bounds of a GC's clip: one clipped put of a sparse region's bounds
-/// would make it recomposite all of them. With a compositing manager present (it owns
-/// `_NET_WM_CM_S0`, here a second client), a sparse flush damages exactly its rects;
-/// without one, the store keeps the cheaper single put.
+/// A flush of `dots` on `server`, watched through DAMAGE by another client, which
+/// first takes the compositing manager's selection `_NET_WM_CM_S0` if `take_cm` (on
+/// Xwayland weston owns it already). Returns the area the server reported damaged and
+/// the requests the store sent.
+fn damage_told(server: &XServer, dots: &Region, take_cm: bool, what: &str) -> (u64, u64) {
+    use x11rb::protocol::damage::{self, ConnectionExt as _};
+    let (cm, screen) = server.connect().unwrap();
+    let owner = cm.generate_id().unwrap();
+    let root = cm.setup().roots[screen].root;
+    cm.create_window(
+        0,
+        owner,
+        root,
+        0,
+        0,
+        1,
+        1,
+        0,
+        WindowClass::INPUT_ONLY,
+        0,
+        &CreateWindowAux::new(),
+    )
+    .unwrap();
+    let atom = cm
+        .intern_atom(false, b"_NET_WM_CM_S0")
+        .unwrap()
+        .reply()
+        .unwrap()
+        .atom;
+    if take_cm {
+        cm.set_selection_owner(owner, atom, x11rb::CURRENT_TIME)
+            .unwrap();
+    }
+    cm.damage_query_version(1, 1).unwrap().reply().unwrap();
+    let mut sc = scene(server, 640, 640, false);
+    let watch = cm.generate_id().unwrap();
+    cm.damage_create(watch, sc.window, damage::ReportLevel::RAW_RECTANGLES)
+        .unwrap();
+    cm.sync().unwrap();
+    let mut store = sc.store(Transport::ShmFd);
+    let mut image = vec![0u32; 640 * 640];
+    sc.paint(&mut store, &mut image, dots, 1);
+    cm.sync().unwrap();
+    while cm.poll_for_event().unwrap().is_some() {}
+    let before = store.stats().requests;
+    store.flush(dots).unwrap();
+    let requests = store.stats().requests - before;
+    sc.shown(&image, dots);
+    sc.check(what);
+    cm.sync().unwrap();
+    let mut damaged = 0u64;
+    while let Some(e) = cm.poll_for_event().unwrap() {
+        if let x11rb::protocol::Event::DamageNotify(e) = e {
+            damaged += u64::from(e.area.width) * u64::from(e.area.height);
+        }
+    }
+    (damaged, requests)
+}
+
+/// 16 small rects scattered over a window.
+fn sparse_dots() -> Region {
+    let dots: Vec<_> = (0..16)
+        .map(|i| ((i % 4) * 150 + 5, (i / 4) * 150 + 5, 30, 20))
+        .collect();
+    region(&dots)
+}
+
+/// 1 000 rects of one pixel that do not merge: more than a compositor takes one by
+/// one.
+fn many_dots() -> Region {
+    let dots: Vec<_> = (0..1000)
+        .map(|i| ((i % 100) * 6, (i / 100) * 6, 1, 1))
+        .collect();
+    region(&dots)
+}
+
+/// The X server's damage layer trims what a put damages to the extents of the GC's
+/// clip, so one clipped `ShmPutImage` of a sparse region's bounds tells a compositor
+/// that all the bounds changed, which would make it recomposite all of them. With a
+/// compositing manager present (it owns `_NET_WM_CM_S0`, here a second client), a
+/// sparse flush damages exactly its rects; without one, the store keeps the cheaper
+/// single put. Either way a region of more rects than a compositor takes one by one
+/// goes in few requests.
 #[test]
 fn a_compositor_is_told_exactly_what_a_sparse_flush_drew() {
-    use x11rb::protocol::damage::{self, ConnectionExt as _};
-    let server = XServer::start().unwrap();
-    let dots: Vec<_> = (0..16)
-        .map(|i| ((i % 4) * 90 + 5, (i / 4) * 70 + 5, 30, 20))
-        .collect();
-    let dots = region(&dots);
-    for composited in [false, true] {
-        let what = format!("composited={composited}");
-        let (cm, screen) = server.connect().unwrap();
-        let owner = cm.generate_id().unwrap();
-        let root = cm.setup().roots[screen].root;
-        cm.create_window(
-            0,
-            owner,
-            root,
-            0,
-            0,
-            1,
-            1,
-            0,
-            WindowClass::INPUT_ONLY,
-            0,
-            &CreateWindowAux::new(),
-        )
-        .unwrap();
-        let atom = cm
-            .intern_atom(false, b"_NET_WM_CM_S0")
-            .unwrap()
-            .reply()
-            .unwrap()
-            .atom;
-        if composited {
-            cm.set_selection_owner(owner, atom, x11rb::CURRENT_TIME)
-                .unwrap();
-        }
-        cm.damage_query_version(1, 1).unwrap().reply().unwrap();
-        let mut sc = scene(&server, 400, 300, false);
-        let watch = cm.generate_id().unwrap();
-        cm.damage_create(watch, sc.window, damage::ReportLevel::RAW_RECTANGLES)
-            .unwrap();
-        cm.sync().unwrap();
-        let mut store = sc.store(Transport::ShmFd);
-        let mut image = vec![0u32; 400 * 300];
-        sc.paint(&mut store, &mut image, &dots, 1);
-        while cm.poll_for_event().unwrap().is_some() {}
-        store.flush(&dots).unwrap();
-        sc.shown(&image, &dots);
-        sc.check(&what);
-        cm.sync().unwrap();
-        let mut damaged = 0u64;
-        while let Some(e) = cm.poll_for_event().unwrap() {
-            if let x11rb::protocol::Event::DamageNotify(e) = e {
-                damaged += u64::from(e.area.width) * u64::from(e.area.height);
-            }
-        }
-        if composited {
-            assert_eq!(damaged, dots.area(), "{what}: exactly the rects");
-        } else {
-            assert!(
-                damaged >= dots.bounds().area(),
-                "{what}: one put of the bounds"
-            );
-        }
-        cm.set_selection_owner(x11rb::NONE, atom, x11rb::CURRENT_TIME)
-            .unwrap();
-        cm.sync().unwrap();
-    }
+    // Xvfb, whatever XBS_TEST_SERVER says: the test plays the compositor.
+    let server = XServer::builder().kind(ServerKind::Xvfb).start().unwrap();
+    let dots = sparse_dots();
+    let (damaged, _) = damage_told(&server, &dots, false, "no compositor");
+    assert!(
+        damaged >= dots.bounds().area(),
+        "no compositor: one put of the bounds"
+    );
+    let (damaged, requests) = damage_told(&server, &dots, true, "a compositor");
+    assert_eq!(damaged, dots.area(), "a compositor: exactly the rects");
+    assert!(requests <= 17, "a compositor: {requests} requests");
+    let many = many_dots();
+    let (damaged, requests) = damage_told(&server, &many, true, "a compositor, 1000 rects");
+    assert!(damaged >= many.area(), "{damaged}");
+    assert!(
+        requests <= 4,
+        "1000 rects with a compositor: {requests} requests"
+    );
+}
+
+/// The same on Xwayland, where weston is the compositor: exact damage for a sparse
+/// flush, and a region of 1 000 rects in a few requests, not one a rect.
+#[test]
+fn weston_is_told_exactly_what_a_sparse_flush_drew() {
+    let Some(server) = xbs_tests::start_or_skip(XServer::builder().kind(ServerKind::Xwayland))
+    else {
+        return;
+    };
+    let dots = sparse_dots();
+    let (damaged, _) = damage_told(&server, &dots, false, "weston");
+    assert_eq!(damaged, dots.area(), "weston: exactly the rects");
+    let many = many_dots();
+    let (_, requests) = damage_told(&server, &many, false, "weston, 1000 rects");
+    assert!(
+        requests <= 4,
+        "1000 rects under weston: {requests} requests"
+    );
 }
 
 #[test]

@@ -169,22 +169,33 @@ fn check_server(name: &str) -> Result<(), String> {
     }
 }
 
-/// The suites of [`MATRIX_TESTS`] once on each of [`OTHER_SERVERS`].
+/// The suites of [`MATRIX_TESTS`] once on each of [`OTHER_SERVERS`]: every server,
+/// even after one fails, and then the servers that failed.
 fn matrix() -> Result<(), String> {
     let mut args = vec!["test", "--no-fail-fast", "-p", "xbs-tests"];
     for t in MATRIX_TESTS {
         args.extend(["--test", t]);
     }
+    let mut failed = Vec::new();
     for server in OTHER_SERVERS {
         let started = Instant::now();
         eprintln!("xtask: the matrix on {server}");
-        cargo_on(Some(server), &args, &[])?;
+        let outcome = match cargo_on(Some(server), &args, &[]) {
+            Ok(()) => "passed",
+            Err(e) => {
+                failed.push(format!("{server}: {e}"));
+                "FAILED"
+            }
+        };
         eprintln!(
-            "xtask: the matrix on {server}: passed, {:.0?}",
+            "xtask: the matrix on {server}: {outcome}, {:.0?}",
             started.elapsed()
         );
     }
-    Ok(())
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(format!("the matrix failed on {}", failed.join("; "))),
+    }
 }
 
 /// Installs Debian's `xvfb` package when `Xvfb` is not on `PATH`, and the run-time

@@ -12,7 +12,7 @@ use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ClipOrdering, Rectangle};
 
 use super::{BackingStore, Scratch};
-use crate::compositor::clip_the_bounds;
+use crate::compositor::{clip_the_bounds, exact_damage};
 use crate::{request, Error, Region};
 use xbs_shm::RequestError as _;
 
@@ -49,8 +49,10 @@ impl<C: Connection> BackingStore<C> {
         }
         canvas.settle_layout(None);
         // A compositor is told every pixel sent: over shared memory, where a merge
-        // saves only a request, it sends none beside the region.
-        let slack = match self.composited && canvas.buffers.front().reads_later() {
+        // saves only a request, it sends none beside the region (of few enough rects
+        // that the compositor would take them one by one).
+        let exact = exact_damage(self.composited, clip.len());
+        let slack = match exact && canvas.buffers.front().reads_later() {
             true => 0,
             false => COALESCE_SLACK,
         };
@@ -77,7 +79,7 @@ impl<C: Connection> BackingStore<C> {
         let front = canvas.buffers.front_mut();
         let (mut first_seq, mut last_seq) = (0, 0);
         let one_put = (2..=CLIP_MAX).contains(&clip.len())
-            && clip_the_bounds(self.composited, clip.area(), clip.bounds().area());
+            && clip_the_bounds(exact, clip.area(), clip.bounds().area());
         if front.reads_later() && one_put {
             // Several rects: the damage as the GC's clip, then one put of its bounds.
             // The server reads exactly the damaged pixels, and handles two requests,
