@@ -35,10 +35,7 @@ impl<C: Connection> Buffer<C> {
             memory,
             busy: Rects::default(),
             completion_seq: None,
-            marker: Marker {
-                conn: conn.clone(),
-                seq: None,
-            },
+            marker: Marker::new(conn),
         }
     }
 
@@ -107,13 +104,32 @@ impl<C: Connection> Buffer<C> {
 
 /// A request whose reply marks "the server has read everything sent before it". Its
 /// reply is either waited for or discarded, never left in the connection.
-struct Marker<C: Connection> {
+pub(crate) struct Marker<C: Connection> {
     conn: Arc<C>,
-    seq: Option<SequenceNumber>,
+    pub(crate) seq: Option<SequenceNumber>,
 }
 
 impl<C: Connection> Marker<C> {
-    fn discard(&mut self) {
+    pub(crate) fn new(conn: &Arc<C>) -> Self {
+        Marker {
+            conn: conn.clone(),
+            seq: None,
+        }
+    }
+
+    /// Sends a new marker, after waiting for the last one's reply if any.
+    pub(crate) fn renew(&mut self) -> Result<(), Error> {
+        if let Some(seq) = self.seq.take() {
+            self.conn
+                .wait_for_reply(seq)
+                .map_err(Error::conn("GetInputFocus"))?;
+        }
+        let seq = request::get_input_focus(&*self.conn).map_err(Error::conn("GetInputFocus"))?;
+        self.seq = Some(seq);
+        Ok(())
+    }
+
+    pub(crate) fn discard(&mut self) {
         if let Some(seq) = self.seq.take() {
             self.conn.discard_reply(
                 seq,

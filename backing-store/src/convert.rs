@@ -11,7 +11,7 @@ use crate::{Error, Rect};
 /// A store that converts: the app paints into a private canvas (the image), and each
 /// flush converts the flushed rects into the upload memory, which is only staging.
 pub(crate) struct Conversion {
-    pub(crate) canvas: Vec<u8>,
+    pub(crate) canvas: crate::pixels::Heap,
     converter: Converter,
 }
 

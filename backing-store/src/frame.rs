@@ -9,14 +9,21 @@
 use crate::format::PixelFormat;
 use crate::{pixels, Error, Rect, Region};
 
-/// What a frame borrows from the store: the image, and a way to make all of it
-/// writable.
+/// What a frame borrows from the store: the image, the region being painted, a way to
+/// make all of the image writable, and the flush that ends the paint.
 pub(crate) trait Lend {
-    /// The image the app paints: `stride * height` bytes.
-    fn pixels(&mut self) -> &mut [u8];
+    /// The image the app paints (`stride * height` bytes), and the painted region.
+    fn parts(&mut self) -> (&mut [u8], &Region);
+    /// The image, to read.
+    fn image(&self) -> &[u8];
+    /// The painted region, clipped to the image.
+    fn painting(&self) -> &Region;
     /// Makes every pixel of the image safe to write and notes it all as changed, as a
     /// paint of the whole image would.
     fn widen(&mut self) -> Result<(), Error>;
+    /// [`crate::BackingStore::flush`], first noting `region` as changed if asked (a
+    /// frame from `begin_frame`, whose changes are its damage).
+    fn flush(&mut self, region: &Region, note_changed: bool) -> Result<(), Error>;
 }
 
 /// The image, lent to the app between [`crate::BackingStore::begin_paint`] and the next
@@ -31,13 +38,14 @@ pub(crate) trait Lend {
 /// no pointer into the image can outlive it (SECURITY.md S7).
 pub struct Frame<'a> {
     pub(crate) image: &'a mut dyn Lend,
-    pub(crate) region: &'a Region,
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) stride: usize,
     pub(crate) format: PixelFormat,
     /// Whether the whole image has been made writable.
     pub(crate) whole: bool,
+    /// Lent by `begin_frame`: the flushed damage is what changed.
+    pub(crate) untracked: bool,
 }
 
 impl Frame<'_> {
@@ -63,14 +71,14 @@ impl Frame<'_> {
 
     /// The region being painted, clipped to the image.
     pub fn region(&self) -> &Region {
-        self.region
+        self.image.painting()
     }
 
     /// Fills `rect` ∩ the painted region with `pixel` (`0xAARRGGBB`).
     pub fn fill(&mut self, rect: Rect, pixel: u32) {
         let stride = self.stride;
-        let image = self.image.pixels();
-        for r in self.region.rects_within(rect) {
+        let (image, region) = self.image.parts();
+        for r in region.rects_within(rect) {
             pixels::fill(image, stride, r, pixel);
         }
     }
@@ -101,10 +109,11 @@ impl Frame<'_> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn rects_mut(&mut self) -> RectsMut<'_> {
+        let (pixels, region) = self.image.parts();
         RectsMut {
-            pixels: self.image.pixels(),
+            pixels,
             stride: self.stride,
-            region: self.region,
+            region,
             next: 0,
         }
     }
@@ -125,7 +134,26 @@ impl Frame<'_> {
             self.image.widen()?;
             self.whole = true;
         }
-        Ok(self.image.pixels())
+        Ok(self.image.parts().0)
+    }
+
+    /// [`Frame::pixels_mut`] as 32-bit pixels, `stride / 4` of them a row, in the
+    /// client's byte order: the shape softbuffer's `Buffer` and most rasterizers take.
+    pub fn words_mut(&mut self) -> Result<&mut [u32], Error> {
+        // Shared memory is page-aligned and the heap image is made of words.
+        Ok(bytemuck::cast_slice_mut(self.pixels_mut()?))
+    }
+
+    /// The whole image as 32-bit pixels, to read: what was last painted everywhere,
+    /// black where a resize added pixels not painted since.
+    pub fn words(&self) -> &[u32] {
+        bytemuck::cast_slice(self.image.image())
+    }
+
+    /// Ends the paint and flushes `damage` ([`crate::BackingStore::flush`]), for code
+    /// that holds the frame rather than the store.
+    pub fn flush(self, damage: &Region) -> Result<(), Error> {
+        self.image.flush(damage, self.untracked)
     }
 }
 

@@ -62,6 +62,7 @@ impl Geometry {
             stride: self.server_stride,
             bytes_per_pixel: self.format.bytes_per_pixel(),
             pad: usize::from(u8::from(self.format.scanline_pad)) / 8,
+            errors: crate::request::Errors::AsEvents,
         }
     }
 }

@@ -10,13 +10,34 @@ use crate::fault::{self, Point};
 use crate::{Error, Rect, Region};
 
 /// A zeroed heap buffer of `len` bytes, or a typed error instead of an abort (S9).
-pub(crate) fn heap(len: usize) -> Result<Vec<u8>, Error> {
-    let mut v = Vec::new();
-    if fault::hit(Point::Heap) || v.try_reserve_exact(len).is_err() {
+pub(crate) fn heap(len: usize) -> Result<Heap, Error> {
+    let mut words = Vec::new();
+    if fault::hit(Point::Heap) || words.try_reserve_exact(len.div_ceil(4)).is_err() {
         return Err(Error::OutOfMemory { bytes: len });
     }
-    v.resize(len, 0);
-    Ok(v)
+    words.resize(len.div_ceil(4), 0);
+    Ok(Heap { words, len })
+}
+
+/// Image memory on the heap: bytes, 4-aligned, so that a frame can lend them as 32-bit
+/// pixels (shared segments are page-aligned).
+#[derive(Debug)]
+pub(crate) struct Heap {
+    words: Vec<u32>,
+    len: usize,
+}
+
+impl std::ops::Deref for Heap {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &bytemuck::cast_slice(&self.words)[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Heap {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut bytemuck::cast_slice_mut(&mut self.words)[..self.len]
+    }
 }
 
 /// The byte range of each row of `r` (top to bottom), `bpp` bytes a pixel.

@@ -6,7 +6,7 @@
 
 use std::io::IoSlice;
 
-use x11rb::connection::{RequestConnection, SequenceNumber};
+use x11rb::connection::{DiscardMode, RequestConnection, RequestKind, SequenceNumber};
 use x11rb::errors::ConnectionError;
 use x11rb::protocol::shm::{self, PutImageRequest};
 use x11rb::protocol::xproto::{
@@ -15,28 +15,46 @@ use x11rb::protocol::xproto::{
 };
 use x11rb::x11_utils::Serialize;
 
+/// What becomes of the errors of the requests a store sends every frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Errors {
+    /// Events of the connection (x11rb's default), for whoever reads it.
+    AsEvents,
+    /// Dropped by the connection: nobody reads it through x11rb, whose libxcb
+    /// connection would otherwise keep every request's number until someone polls
+    /// (a store on a toolkit's connection).
+    Dropped,
+}
+
 /// `ShmPutImage`; returns its sequence number.
 pub(crate) fn shm_put_image<C: RequestConnection + ?Sized>(
     conn: &C,
     request: &PutImageRequest,
+    errors: Errors,
 ) -> Result<SequenceNumber, ConnectionError> {
     let major = conn
         .extension_information(shm::X11_EXTENSION_NAME)?
         .ok_or(ConnectionError::UnsupportedExtension)?
         .major_opcode;
     let bytes = shm_put_image_bytes(major, request);
-    send(conn, &[IoSlice::new(&bytes)])
+    send(conn, &[IoSlice::new(&bytes)], errors)
 }
 
-/// Sends a request that has no reply (its errors come as events); returns its
+/// Sends a request that has no reply, its errors as `errors` says; returns its
 /// sequence number.
 fn send<C: RequestConnection + ?Sized>(
     conn: &C,
     bufs: &[IoSlice<'_>],
+    errors: Errors,
 ) -> Result<SequenceNumber, ConnectionError> {
-    Ok(conn
-        .send_request_without_reply(bufs, Vec::new())?
-        .sequence_number())
+    let cookie = conn.send_request_without_reply(bufs, Vec::new())?;
+    let seq = cookie.sequence_number();
+    if errors == Errors::Dropped {
+        // What the cookie's drop does, but for the errors too.
+        std::mem::forget(cookie);
+        conn.discard_reply(seq, RequestKind::IsVoid, DiscardMode::DiscardReplyAndError);
+    }
+    Ok(seq)
 }
 
 fn shm_put_image_bytes(major: u8, r: &PutImageRequest) -> [u8; 40] {
@@ -72,6 +90,7 @@ fn shm_put_image_bytes(major: u8, r: &PutImageRequest) -> [u8; 40] {
 pub(crate) fn put_image<C: RequestConnection + ?Sized>(
     conn: &C,
     request: &xproto::PutImageRequest<'_>,
+    errors: Errors,
 ) -> Result<SequenceNumber, ConnectionError> {
     let (header, padding) = put_image_bytes(request);
     send(
@@ -81,6 +100,7 @@ pub(crate) fn put_image<C: RequestConnection + ?Sized>(
             IoSlice::new(&request.data),
             IoSlice::new(&[0; 3][..padding]),
         ],
+        errors,
     )
 }
 
@@ -108,9 +128,10 @@ fn put_image_bytes(r: &xproto::PutImageRequest<'_>) -> ([u8; 24], usize) {
 pub(crate) fn copy_area<C: RequestConnection + ?Sized>(
     conn: &C,
     request: &xproto::CopyAreaRequest,
+    errors: Errors,
 ) -> Result<SequenceNumber, ConnectionError> {
     let bytes = copy_area_bytes(request);
-    send(conn, &[IoSlice::new(&bytes)])
+    send(conn, &[IoSlice::new(&bytes)], errors)
 }
 
 fn copy_area_bytes(r: &xproto::CopyAreaRequest) -> [u8; 28] {
@@ -137,9 +158,10 @@ pub(crate) fn set_clip_rectangles<C: RequestConnection + ?Sized>(
     ordering: ClipOrdering,
     gc: u32,
     rects: impl Iterator<Item = Rectangle>,
+    errors: Errors,
 ) -> Result<SequenceNumber, ConnectionError> {
     set_clip_rectangles_bytes(buf, ordering, gc, rects);
-    send(conn, &[IoSlice::new(buf)])
+    send(conn, &[IoSlice::new(buf)], errors)
 }
 
 fn set_clip_rectangles_bytes(

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::fault::{self, Point};
+use crate::request::Errors;
 use crate::{request, Error, Rect};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
@@ -113,7 +114,8 @@ impl<C: Connection> Drop for Resource<C> {
 
 /// The store's GCs, all for the window's depth.
 pub(crate) struct Gcs<C: Connection> {
-    /// For the window, with GraphicsExpose on (scrolls repair what CopyArea missed).
+    /// For the window, with GraphicsExpose on where the events reach the store
+    /// (scrolls repair what CopyArea missed).
     pub(crate) window: Resource<C>,
     /// Without exposure events, for uploads to and copies from the pixmap.
     pub(crate) quiet: Resource<C>,
@@ -122,9 +124,9 @@ pub(crate) struct Gcs<C: Connection> {
 }
 
 impl<C: Connection> Gcs<C> {
-    pub(crate) fn new(conn: &Arc<C>, window: Drawable) -> Result<Self, Error> {
+    pub(crate) fn new(conn: &Arc<C>, window: Drawable, exposures: bool) -> Result<Self, Error> {
         Ok(Gcs {
-            window: Resource::gc(conn, window, true)?,
+            window: Resource::gc(conn, window, exposures)?,
             quiet: Resource::gc(conn, window, false)?,
             clip: Resource::gc(conn, window, false)?,
         })
@@ -166,8 +168,12 @@ impl<C: Connection> ServerCopy<C> {
             width: size(width),
             height: size(height),
         };
+        // Its errors are dropped, as the copy's below: the pixmap was just made
+        // (checked), and a store whose connection a toolkit reads must leave nothing
+        // pending on it.
         conn.poly_fill_rectangle(pixmap.id(), gc, &[all])
-            .map_err(Error::conn("PolyFillRectangle"))?;
+            .map_err(Error::conn("PolyFillRectangle"))?
+            .ignore_error();
         let copy = ServerCopy {
             pixmap,
             width,
@@ -175,7 +181,16 @@ impl<C: Connection> ServerCopy<C> {
         };
         if let Some(old) = old {
             let keep = Rect::new(0, 0, old.width.min(width), old.height.min(height));
-            copy_area(&**conn, old.pixmap.id(), copy.pixmap.id(), gc, keep, 0, 0)?;
+            copy_area(
+                &**conn,
+                old.pixmap.id(),
+                copy.pixmap.id(),
+                gc,
+                keep,
+                0,
+                0,
+                Errors::Dropped,
+            )?;
         }
         Ok(copy)
     }
@@ -189,9 +204,10 @@ impl<C: Connection> ServerCopy<C> {
         window: Drawable,
         gc: u32,
         rects: &[Rect],
+        errors: Errors,
     ) -> Result<(), Error> {
         for &r in rects {
-            copy_area(conn, self.pixmap.id(), window, gc, r, 0, 0)?;
+            copy_area(conn, self.pixmap.id(), window, gc, r, 0, 0, errors)?;
         }
         Ok(())
     }
@@ -200,6 +216,7 @@ impl<C: Connection> ServerCopy<C> {
 /// `CopyArea` of `dst - (dx, dy)` in `src` to `dst` in `to`; `dst` and its source lie
 /// inside images of at most `i16::MAX` pixels, so the conversions hold. Returns the
 /// request's sequence number (its GraphicsExposure or NoExposure carries it).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn copy_area<C: Connection>(
     conn: &C,
     src: Drawable,
@@ -208,6 +225,7 @@ pub(crate) fn copy_area<C: Connection>(
     dst: Rect,
     dx: i32,
     dy: i32,
+    errors: Errors,
 ) -> Result<u64, Error> {
     let to16 = |v: i32| i16::try_from(v).unwrap_or(i16::MAX);
     let w16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
@@ -222,5 +240,5 @@ pub(crate) fn copy_area<C: Connection>(
         width: w16(dst.width),
         height: w16(dst.height),
     };
-    request::copy_area(conn, &request).map_err(Error::conn("CopyArea"))
+    request::copy_area(conn, &request, errors).map_err(Error::conn("CopyArea"))
 }

@@ -9,12 +9,9 @@
 
 mod common;
 
-use common::{region, scene, Scene, SyncExt as _};
+use common::{region, scene, Cover, Scene, SyncExt as _};
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{
-    ChangeWindowAttributesAux, ConfigureWindowAux, ConnectionExt as _, CreateWindowAux, Gravity,
-    WindowClass,
-};
+use x11rb::protocol::xproto::{ChangeWindowAttributesAux, ConnectionExt as _, Gravity};
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use xbs::{BackingStore, Rect, Region, Transport};
@@ -23,55 +20,6 @@ use xbs_tests::XServer;
 type Store = BackingStore<std::sync::Arc<RustConnection>>;
 
 const TRANSPORTS: [Transport; 3] = [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage];
-
-/// A window of another client, over the store's window.
-struct Cover {
-    conn: RustConnection,
-    id: u32,
-}
-
-impl Cover {
-    fn new(server: &XServer) -> Cover {
-        let (conn, screen) = server.connect().unwrap();
-        let s = &conn.setup().roots[screen];
-        let id = conn.generate_id().unwrap();
-        let aux = CreateWindowAux::new()
-            .background_pixel(0x00ff_00ff)
-            .override_redirect(1);
-        conn.create_window(
-            s.root_depth,
-            id,
-            s.root,
-            0,
-            0,
-            1,
-            1,
-            0,
-            WindowClass::INPUT_OUTPUT,
-            s.root_visual,
-            &aux,
-        )
-        .unwrap();
-        Cover { conn, id }
-    }
-
-    /// Covers `r` of the screen (the store's window sits at its origin).
-    fn show(&self, r: Rect) {
-        let aux = ConfigureWindowAux::new()
-            .x(r.x)
-            .y(r.y)
-            .width(r.width)
-            .height(r.height);
-        self.conn.configure_window(self.id, &aux).unwrap();
-        self.conn.map_window(self.id).unwrap();
-        self.conn.sync().unwrap();
-    }
-
-    fn hide(&self) {
-        self.conn.unmap_window(self.id).unwrap();
-        self.conn.sync().unwrap();
-    }
-}
 
 /// Hands every event sent so far to the store, as a toolkit does: Expose through
 /// `expose_at` with its sequence number, the rest through `handle_event_at`.

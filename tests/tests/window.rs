@@ -620,7 +620,7 @@ fn softbuffer_and_xbs_draw_through_raw_window_handle() {
 
     // And xbs on the same window, found the same way.
     let conn = window.connection().clone();
-    let mut store = xbs::BackingStore::from_raw_handles(conn, &window).unwrap();
+    let mut store = xbs::BackingStore::from_raw_handles(conn, &window, Options::new()).unwrap();
     let all = Region::from(Rect::new(0, 0, 64, 48));
     store
         .begin_paint(&all)

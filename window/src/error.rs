@@ -78,6 +78,32 @@ pub enum Error {
     /// The backing store failed (for any reason but the connection).
     #[error(transparent)]
     Store(xbs::Error),
+    /// A display or window handle is not an X11 one, or not available now.
+    #[error("not an X11 display or window handle: {0}")]
+    Handle(String),
+    /// An Xlib display handle, but `libX11-xcb.so.1` (which gives the XCB connection
+    /// under it) cannot be loaded.
+    #[error("cannot load libX11-xcb for the Xlib display's XCB connection: {0}")]
+    XlibXcb(String),
+    /// A surface was asked for a buffer before it had a size.
+    #[error("the surface has no size yet: call resize first")]
+    NoSize,
+    /// A damage rect reaches outside the surface.
+    #[error("damage rect {x},{y} {width}x{height} is outside the {surface_width}x{surface_height} surface")]
+    Damage {
+        /// The rect's left edge.
+        x: u32,
+        /// Its top edge.
+        y: u32,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// The surface's width.
+        surface_width: u32,
+        /// The surface's height.
+        surface_height: u32,
+    },
 }
 
 impl Error {

@@ -43,11 +43,14 @@
 #![deny(missing_docs)]
 
 mod builder;
+mod context;
 mod cursor;
 mod error;
 mod event;
 mod handle;
 mod keymap;
+mod surface;
+mod toolkit_connection;
 mod wm;
 
 use std::sync::Arc;
@@ -59,9 +62,12 @@ use xbs::{BackingStore, Options, Region};
 use xbs_shm::RequestError as _;
 
 pub use builder::{WindowBuilder, MAX_SIZE};
+pub use context::{Context, ToolkitStore};
 pub use cursor::CursorSource;
 pub use error::Error;
 pub use event::{Key, WindowEvent};
+pub use surface::{Buffer, Rect, Surface};
+pub use toolkit_connection::ToolkitConnection;
 
 use builder::{check_nul, check_size};
 use cursor::Cursors;

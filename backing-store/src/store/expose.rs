@@ -17,7 +17,7 @@ impl<C: Connection> BackingStore<C> {
     /// scrolls came after the damage (see [`expose_at`](Self::expose_at)), so it also
     /// repairs `region` wherever any of them may have moved it.
     pub fn expose(&mut self, region: &Region) -> Result<(), Error> {
-        self.alive()?;
+        self.enter()?;
         let anywhere = self.history.follow_any(region);
         let result = self.expose_now(&anywhere);
         self.noted(result)
@@ -40,7 +40,7 @@ impl<C: Connection> BackingStore<C> {
     /// window's pixels); anything else the app draws on the window behind the store's
     /// back (`ClearArea`, say) must be repaired with [`expose`](Self::expose).
     pub fn expose_at(&mut self, region: &Region, sequence: u64) -> Result<(), Error> {
-        self.alive()?;
+        self.enter()?;
         let now = self.history.follow(region, sequence);
         let left = self.shown.unrepaired(&now, sequence);
         let result = self.expose_now(&left);

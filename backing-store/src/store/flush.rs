@@ -31,12 +31,13 @@ impl<C: Connection> BackingStore<C> {
     /// may send a few pixels around them too). Over the wire, `PutImage` bands of the
     /// coalesced rects. Does not wait for the server.
     pub fn flush(&mut self, region: &Region) -> Result<(), Error> {
-        self.alive()?;
+        self.enter()?;
         let result = self.flush_now(region);
         self.noted(result)
     }
 
-    fn flush_now(&mut self, region: &Region) -> Result<(), Error> {
+    pub(super) fn flush_now(&mut self, region: &Region) -> Result<(), Error> {
+        let errors = self.request_errors();
         let Scratch {
             clip,
             rects,
@@ -75,9 +76,13 @@ impl<C: Connection> BackingStore<C> {
             None => (self.window, self.gcs.window.id()),
         };
         let mut target = canvas.geometry.target(drawable, gc);
+        target.errors = errors;
         let conn = &*self.conn;
         let front = canvas.buffers.front_mut();
         let (mut first_seq, mut last_seq) = (0, 0);
+        // A ShmCompletion only where it reaches the store; else the marker's reply
+        // tells when the memory is free.
+        let completion = self.events.reach_the_store();
         let one_put = (2..=CLIP_MAX).contains(&clip.len())
             && clip_the_bounds(exact, clip.area(), clip.bounds().area());
         if front.reads_later() && one_put {
@@ -98,17 +103,20 @@ impl<C: Connection> BackingStore<C> {
                 ClipOrdering::YX_BANDED,
                 self.gcs.clip.id(),
                 clip_rects,
+                target.errors,
             )
             .map_err(Error::conn("SetClipRectangles"))?;
             target.gc = self.gcs.clip.id();
-            let sent = front.memory.put(conn, &target, clip.bounds(), true)?;
+            let sent = front.memory.put(conn, &target, clip.bounds(), completion)?;
             self.stats.bytes_uploaded += clip.area() * target.bytes_per_pixel as u64;
             self.stats.requests += sent.requests + 1;
             last_seq = sent.sequence;
         } else {
             let last = rects.len() - 1;
             for (i, &r) in rects.iter().enumerate() {
-                let sent = front.memory.put(conn, &target, r, i == last)?;
+                let sent = front
+                    .memory
+                    .put(conn, &target, r, completion && i == last)?;
                 self.stats.bytes_uploaded += sent.bytes;
                 self.stats.requests += sent.requests;
                 last_seq = sent.sequence;
@@ -125,6 +133,7 @@ impl<C: Connection> BackingStore<C> {
         }
         self.show_from_copy()?;
         self.stats.flushes += 1;
+        self.pace.flushed()?;
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(())
     }
@@ -136,7 +145,8 @@ impl<C: Connection> BackingStore<C> {
             return Ok(());
         };
         let rects = &self.scratch.rects;
-        copy.show(&*self.conn, self.window, self.gcs.quiet.id(), rects)?;
+        let errors = self.request_errors();
+        copy.show(&*self.conn, self.window, self.gcs.quiet.id(), rects, errors)?;
         self.stats.requests += rects.len() as u64;
         Ok(())
     }

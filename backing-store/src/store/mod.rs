@@ -18,6 +18,7 @@ mod expose;
 mod flush;
 mod history;
 mod options;
+mod pace;
 mod paint;
 mod resize;
 mod scroll;
@@ -39,12 +40,14 @@ use crate::{Error, Rect, Region};
 use blank::Blank;
 use expose::Shown;
 use history::History;
+use pace::Pace;
 use paint::Canvas;
 use resize::Shrink;
 use scroll::ScrollPlan;
+use xbs_shm::RequestError as _;
 
 pub(crate) use flush::COALESCE_SLACK;
-pub use options::{Options, Stats};
+pub use options::{Events, Options, Stats};
 pub use resize::SHRINK_AFTER;
 #[cfg(fuzzing)]
 pub(crate) use scroll::{move_pixels, scroll_plan};
@@ -157,6 +160,10 @@ pub struct BackingStore<C: Connection> {
     painting: Region,
     /// Whether a compositor reads the window's damage (see `compositor.rs`).
     composited: bool,
+    /// Who reads the connection's events, and so which the store asks for.
+    events: Events,
+    /// Keeps the connection read every few hundred flushes.
+    pace: Pace<C>,
     /// The request during which the connection was lost; every call fails after it.
     lost: Option<&'static str>,
     /// What the store counts itself; the buffers count their own waits and switches.
@@ -180,14 +187,18 @@ impl<C: Connection> BackingStore<C> {
     /// Probes the server's MIT-SHM (a few round trips), creates a GC and the image
     /// memory, and fails with a typed error if the window's visual is unsupported or the
     /// transport forced by `options` cannot work.
+    ///
+    /// The app reads the connection's events and hands the store its own
+    /// ([`handle_event`](Self::handle_event)) unless [`Options::events`] says otherwise.
     pub fn new(conn: C, window: Window, options: Options) -> Result<Self, Error> {
+        let events = options.events.unwrap_or(Events::Handed);
         let conn = Arc::new(conn);
         let of_window = Format::of_window(&*conn, window)?;
         let (geometry, len) = Geometry::new(of_window.format, of_window.width, of_window.height)?;
         let conversion = Conversion::of(&geometry.format, len.image)?;
         let caps = xbs_shm::probe(&*conn)?;
         let mut transports = Choice::new(caps, options.transport)?;
-        let gcs = Gcs::new(&conn, window)?;
+        let gcs = Gcs::new(&conn, window, events.reach_the_store())?;
         let composited = crate::compositor::composited(&*conn, window)?;
         let mut stats = Stats::new(Transport::PutImage);
         let memory = transports.allocate(&conn, len.server, len.server, &mut stats)?;
@@ -206,6 +217,7 @@ impl<C: Connection> BackingStore<C> {
         };
         let retains = conversion.is_none();
         let buffers = Buffers::new(memory, &conn, retains, options.single_buffer);
+        let pace = Pace::new(&conn);
         Ok(BackingStore {
             canvas: Canvas {
                 buffers,
@@ -227,16 +239,27 @@ impl<C: Connection> BackingStore<C> {
             scratch: Scratch::default(),
             painting: Region::new(),
             composited,
+            events,
+            pace,
             lost: None,
             stats,
         })
     }
 
     /// A store for a window made by someone else (winit, another toolkit), found
-    /// through its raw window handle (Xlib or XCB).
+    /// through its raw window handle (Xlib or XCB), on `conn`, a connection opened for
+    /// the store: unless [`Options::events`] says otherwise, the store reads that
+    /// connection's events itself ([`Events::Own`]), so nothing piles up on it.
+    ///
+    /// To draw on the toolkit's own connection instead (no second connection), use
+    /// `xbs_window::Context` with the toolkit's display handle.
+    ///
+    /// Before 0.2 this took no options and used the defaults, without reading the
+    /// connection: pass `Options::new()` for the old behaviour but the event handling.
     pub fn from_raw_handles(
         conn: C,
         window: &impl raw_window_handle::HasWindowHandle,
+        options: Options,
     ) -> Result<Self, Error> {
         use raw_window_handle::RawWindowHandle;
         let handle = window
@@ -248,7 +271,8 @@ impl<C: Connection> BackingStore<C> {
                 .map_err(|_| Error::NotX11(format!("Xlib window id {} is not 32-bit", h.window)))?,
             other => return Err(Error::NotX11(format!("{other:?}"))),
         };
-        BackingStore::new(conn, id, Options::default())
+        let events = options.events.unwrap_or(Events::Own);
+        BackingStore::new(conn, id, options.events(events))
     }
 
     /// The window this store draws to.
@@ -291,6 +315,43 @@ impl<C: Connection> BackingStore<C> {
         s.server_copy = self.server_copy.is_some();
         s.scrolls_remembered = self.history.len();
         s
+    }
+
+    /// What becomes of the errors of the requests sent every frame: events where
+    /// someone reads the connection through x11rb, else dropped by the connection.
+    pub(crate) fn request_errors(&self) -> crate::request::Errors {
+        match self.events.reach_the_store() {
+            true => crate::request::Errors::AsEvents,
+            false => crate::request::Errors::Dropped,
+        }
+    }
+
+    /// How events reach this store (see [`Events`]).
+    pub fn events(&self) -> Events {
+        self.events
+    }
+
+    /// At the start of every call: fails once the connection is lost; on a connection
+    /// the store owns ([`Events::Own`]), handles the events that came meanwhile, so
+    /// none accumulate there.
+    fn enter(&mut self) -> Result<(), Error> {
+        self.alive()?;
+        if self.events == Events::Own {
+            loop {
+                let next = self.conn.poll_for_event_with_sequence();
+                match self.noted(next.map_err(Error::conn("poll for event"))) {
+                    Ok(Some((Event::Error(e), _))) => {
+                        log::warn!("X error on the store's connection: {e:?}");
+                    }
+                    Ok(Some((event, sequence))) => {
+                        self.handle_event_at(&event, sequence);
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `Err` once the connection has been lost: the store can only be dropped.

@@ -43,6 +43,41 @@ pub struct Options {
     /// Worth setting where memory counts more than latency; no effect on `put-image`,
     /// where the server never reads the memory later.
     pub single_buffer: bool,
+    /// Who reads the connection's events, and so which events the store may ask the
+    /// server for (see [`Events`]). `None` (the default): what the constructor says —
+    /// [`Events::Handed`] for [`crate::BackingStore::new`], [`Events::Own`] for
+    /// [`crate::BackingStore::from_raw_handles`], [`Events::Foreign`] for a store on a
+    /// toolkit's own connection (`xbs_window::Context`).
+    pub events: Option<Events>,
+}
+
+/// Who reads the events of the store's connection. The store asks the server for
+/// events only where they will reach it, so nothing it asks for piles up in a queue
+/// nobody reads, and it stays pixel-exact in every case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Events {
+    /// The app reads the connection and hands the store its events
+    /// ([`crate::BackingStore::handle_event`]), as `xbs-window`'s pump does. The store
+    /// asks for `ShmCompletion` (a buffer is free again without a round trip) and
+    /// `GraphicsExposure` (a scroll's obscured source is repaired).
+    Handed,
+    /// Nobody else reads this connection (it was opened for the store): the store reads
+    /// and handles its events itself, inside its own calls, so none accumulate.
+    Own,
+    /// Someone else (a toolkit) reads the connection and never hands events over. The
+    /// store asks for none: a buffer is known free from a reply it waits for, and a
+    /// scroll needs no `GraphicsExposure` — with a compositor (a redirected window is
+    /// never obscured) or a server-side copy it is a `CopyArea`; otherwise the moved
+    /// pixels are uploaded from the image, as an app without a backing store would.
+    Foreign,
+}
+
+impl Events {
+    /// Whether the store may ask for events: they reach it.
+    pub(crate) fn reach_the_store(self) -> bool {
+        self != Events::Foreign
+    }
 }
 
 impl Options {
@@ -66,6 +101,12 @@ impl Options {
     /// One buffer only (see [`Options::single_buffer`](#structfield.single_buffer)).
     pub fn single_buffer(mut self, on: bool) -> Options {
         self.single_buffer = on;
+        self
+    }
+
+    /// Says who reads the connection's events (see [`Events`]).
+    pub fn events(mut self, events: Events) -> Options {
+        self.events = Some(events);
         self
     }
 }

@@ -36,6 +36,14 @@ impl<C: Connection> Canvas<C> {
         }
     }
 
+    /// The image, to read.
+    pub(crate) fn pixels(&self) -> &[u8] {
+        match &self.conversion {
+            Some(c) => &c.canvas,
+            None => self.buffers.front().memory.pixels(),
+        }
+    }
+
     /// Moves the kept block of the last resize to the new stride, if that is still to
     /// do, but for `except`, which the app is about to repaint. Before anything reads the
     /// image, or zeroes pixels a resize added (the move's sources may lie there).
@@ -80,8 +88,8 @@ impl<C: Connection> Canvas<C> {
 
     /// Readies `region` (inside the image) for the app to paint: safe to write, black
     /// where a resize added pixels (unless the app repaints all of it), and noted as
-    /// changed.
-    fn lend(&mut self, region: &Region, repaint: bool) -> Result<(), Error> {
+    /// changed (unless `untracked`: then what the flush sends is noted instead).
+    fn lend(&mut self, region: &Region, repaint: bool, untracked: bool) -> Result<(), Error> {
         // What a repaint overwrites need not move to the new stride first.
         self.settle_layout(repaint.then_some(region));
         self.make_writable(region, repaint)?;
@@ -90,20 +98,40 @@ impl<C: Connection> Canvas<C> {
         } else {
             self.unblank(region);
         }
-        self.buffers.changed(region.rects());
+        if !untracked {
+            self.buffers.changed(region.rects());
+        }
         Ok(())
     }
 }
 
-impl<C: Connection> Lend for Canvas<C> {
-    fn pixels(&mut self) -> &mut [u8] {
-        let len = self.geometry.image_len();
-        &mut self.pixels_mut()[..len]
+impl<C: Connection> Lend for BackingStore<C> {
+    fn parts(&mut self) -> (&mut [u8], &Region) {
+        let len = self.canvas.geometry.image_len();
+        (&mut self.canvas.pixels_mut()[..len], &self.painting)
+    }
+
+    fn image(&self) -> &[u8] {
+        &self.canvas.pixels()[..self.canvas.geometry.image_len()]
+    }
+
+    fn painting(&self) -> &Region {
+        &self.painting
     }
 
     fn widen(&mut self) -> Result<(), Error> {
-        let all = Region::from(self.geometry.rect());
-        self.lend(&all, false)
+        let all = Region::from(self.canvas.geometry.rect());
+        let widened = self.canvas.lend(&all, false, false);
+        self.noted(widened)
+    }
+
+    fn flush(&mut self, region: &Region, note_changed: bool) -> Result<(), Error> {
+        if note_changed {
+            // The paint is over: its region's memory holds the damage now.
+            region.intersect_rect_into(self.canvas.geometry.rect(), &mut self.painting);
+            self.canvas.buffers.changed(self.painting.rects());
+        }
+        BackingStore::flush(self, region)
     }
 }
 
@@ -116,7 +144,7 @@ impl<C: Connection> BackingStore<C> {
     /// The region's pixels are what the store holds: what was painted there before, or
     /// black where a resize added them, so the app may paint only part of it or blend.
     pub fn begin_paint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
-        self.lend(region, false)
+        self.lend(region, false, false)
     }
 
     /// Like [`begin_paint`](Self::begin_paint), for a paint that writes every pixel of
@@ -125,24 +153,40 @@ impl<C: Connection> BackingStore<C> {
     /// frame's pixels in `region` start unspecified (this store's own older pixels,
     /// never another process's); painting only part of `region` shows such pixels.
     pub fn begin_repaint(&mut self, region: &Region) -> Result<Frame<'_>, Error> {
-        self.lend(region, true)
+        self.lend(region, true, false)
     }
 
-    fn lend(&mut self, region: &Region, repaint: bool) -> Result<Frame<'_>, Error> {
-        self.alive()?;
+    /// The whole image, every pixel safe to write, for code that learns its damage only
+    /// after painting (softbuffer's shape: draw anywhere, then present some rects):
+    /// end it with [`Frame::flush`] of that damage. Only the flushed pixels count as
+    /// changed, so the next buffer switch copies just them, not the whole image; a
+    /// pixel written outside the damage may be lost at such a switch (it was never
+    /// shown). Pixels a resize added read as black.
+    pub fn begin_frame(&mut self) -> Result<Frame<'_>, Error> {
+        let all = Region::from(self.canvas.geometry.rect());
+        self.lend(&all, false, true)
+    }
+
+    fn lend(
+        &mut self,
+        region: &Region,
+        repaint: bool,
+        untracked: bool,
+    ) -> Result<Frame<'_>, Error> {
+        self.enter()?;
         region.intersect_rect_into(self.canvas.geometry.rect(), &mut self.painting);
-        let lent = self.canvas.lend(&self.painting, repaint);
+        let lent = self.canvas.lend(&self.painting, repaint, untracked);
         self.noted(lent)?;
         let g = self.canvas.geometry;
         Ok(Frame {
-            image: &mut self.canvas,
-            region: &self.painting,
             width: g.width,
             height: g.height,
             stride: g.stride,
             format: g.format.pixel,
             // A region as large as the image is all of it.
             whole: self.painting.area() == g.rect().area(),
+            untracked,
+            image: self,
         })
     }
 }

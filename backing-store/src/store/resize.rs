@@ -61,7 +61,7 @@ impl<C: Connection> BackingStore<C> {
     /// row to less than a quarter of it, so a user dragging a window corner back and
     /// forth never makes a segment per step.
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), Error> {
-        self.alive()?;
+        self.enter()?;
         let result = self.resize_now(width, height);
         self.noted(result)
     }

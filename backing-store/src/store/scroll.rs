@@ -17,7 +17,7 @@ impl<C: Connection> BackingStore<C> {
     /// Moves what is on the window: pixels painted into `area` but not yet flushed are
     /// moved in the image only, so flush before scrolling.
     pub fn scroll(&mut self, area: &Region, dx: i32, dy: i32) -> Result<Region, Error> {
-        self.alive()?;
+        self.enter()?;
         let result = self.scroll_now(area, dx, dy);
         self.noted(result)
     }
@@ -43,10 +43,17 @@ impl<C: Connection> BackingStore<C> {
         self.shown.forget();
         // Pixels not zeroed yet must not move as they are (blank lies inside the image).
         self.canvas.unblank(area);
+        let on_the_server = self.copies_on_the_server();
+        let errors = self.request_errors();
         let stride = self.canvas.geometry.stride;
         let rects = &mut self.scratch.rects;
         move_pixels(self.canvas.pixels_mut(), stride, dst, dx, dy, rects);
         self.canvas.buffers.changed(rects.iter().copied());
+        if !on_the_server {
+            // No event would say what a CopyArea could not read (a covered source):
+            // show the moved pixels from the image.
+            return self.flush_now(dst);
+        }
         // Order matters on the server too: the copies run in the same sequence. With a
         // server-side copy, move it, then show the moved part; else move the window.
         let (from, gc) = match &self.server_copy {
@@ -55,13 +62,13 @@ impl<C: Connection> BackingStore<C> {
         };
         let (mut first, mut last) = (0, 0);
         for (i, &r) in rects.iter().enumerate() {
-            last = copy_area(&*self.conn, from, from, gc, r, dx, dy)?;
+            last = copy_area(&*self.conn, from, from, gc, r, dx, dy, errors)?;
             if i == 0 {
                 first = last;
             }
         }
         self.stats.requests += rects.len() as u64;
-        if self.server_copy.is_none() {
+        if self.server_copy.is_none() && self.events.reach_the_store() {
             // The window's own pixels moved, the wrong ones with the rest: exposure
             // events that predate this scroll must be repaired where it put them.
             self.history.record(first, last, dst, dx, dy);
@@ -69,6 +76,16 @@ impl<C: Connection> BackingStore<C> {
         self.show_from_copy()?;
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(())
+    }
+}
+
+impl<C: Connection> BackingStore<C> {
+    /// Whether a scroll may move the pixels on the server with `CopyArea`: from the
+    /// server-side copy (a pixmap is never covered); on the window where the
+    /// GraphicsExposures of a covered source reach the store; or where a compositor
+    /// redirects the window, so that no other window covers its pixels.
+    fn copies_on_the_server(&self) -> bool {
+        self.server_copy.is_some() || self.events.reach_the_store() || self.composited
     }
 }
 

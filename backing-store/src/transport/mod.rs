@@ -63,6 +63,8 @@ pub(crate) struct Target {
     /// Server bytes per pixel (2 or 4) and scanline pad in bytes (1, 2 or 4).
     pub bytes_per_pixel: usize,
     pub pad: usize,
+    /// What becomes of the uploads' errors.
+    pub errors: crate::request::Errors,
 }
 
 /// A coordinate of a rect already clipped to an image of at most `i16::MAX` pixels,

@@ -81,7 +81,7 @@ impl<C: Connection> ShmMemory<C> {
             offset: 0,
         };
         let sequence =
-            request::shm_put_image(conn, &request).map_err(Error::conn("ShmPutImage"))?;
+            request::shm_put_image(conn, &request, t.errors).map_err(Error::conn("ShmPutImage"))?;
         Ok(Sent {
             bytes: r.area() * t.bytes_per_pixel as u64,
             requests: 1,

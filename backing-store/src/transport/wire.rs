@@ -25,7 +25,7 @@ const PLAIN_REQUEST: usize = 65535 * 4;
 
 /// The image on the heap, and scratch for gathering a band's rows into one request.
 pub(crate) struct WireMemory {
-    image: Vec<u8>,
+    image: crate::pixels::Heap,
     scratch: Vec<u8>,
 }
 
@@ -102,7 +102,7 @@ impl WireMemory {
             depth: t.depth,
             data: Cow::Borrowed(data),
         };
-        request::put_image(conn, &request).map_err(Error::conn("PutImage"))
+        request::put_image(conn, &request, t.errors).map_err(Error::conn("PutImage"))
     }
 }
 

@@ -606,3 +606,52 @@ impl Scene {
         Ok(())
     }
 }
+
+/// A window of another client, over the store's window.
+pub struct Cover {
+    conn: RustConnection,
+    id: u32,
+}
+
+impl Cover {
+    pub fn new(server: &XServer) -> Cover {
+        let (conn, screen) = server.connect().unwrap();
+        let s = &conn.setup().roots[screen];
+        let id = conn.generate_id().unwrap();
+        let aux = CreateWindowAux::new()
+            .background_pixel(0x00ff_00ff)
+            .override_redirect(1);
+        conn.create_window(
+            s.root_depth,
+            id,
+            s.root,
+            0,
+            0,
+            1,
+            1,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            s.root_visual,
+            &aux,
+        )
+        .unwrap();
+        Cover { conn, id }
+    }
+
+    /// Covers `r` of the screen (the store's window sits at its origin).
+    pub fn show(&self, r: Rect) {
+        let aux = ConfigureWindowAux::new()
+            .x(r.x)
+            .y(r.y)
+            .width(r.width)
+            .height(r.height);
+        self.conn.configure_window(self.id, &aux).unwrap();
+        self.conn.map_window(self.id).unwrap();
+        self.conn.sync().unwrap();
+    }
+
+    pub fn hide(&self) {
+        self.conn.unmap_window(self.id).unwrap();
+        self.conn.sync().unwrap();
+    }
+}
