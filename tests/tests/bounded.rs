@@ -2,7 +2,7 @@
 //! every transport, on a connection of the store's own that nobody else reads
 //! ([`Events::Own`]: the store reads it inside its calls) and on one a toolkit reads
 //! without handing anything over ([`Events::Foreign`]: the store asks for no event).
-//! Resident memory and the events left queued on the connection stay within a small
+//! Resident heap memory and the events left queued on the connection stay within a small
 //! constant, and the window shows the last frame. Alone in its binary, so that no
 //! other test's memory counts.
 
@@ -18,11 +18,13 @@ const FRAMES: u32 = 100_000;
 const W: u32 = 320;
 const H: u32 = 240;
 
-/// Resident memory of this process, in KiB.
+/// Resident private memory of this process (`RssAnon`), in KiB: the heap, where
+/// anything piling up would be. Shared segments count apart (`RssShmem`), as their
+/// pages are first touched.
 fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// `FRAMES` frames of a small moving rect, a scroll every 64; returns the RSS growth
