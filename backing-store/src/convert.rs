@@ -82,6 +82,8 @@ pub(crate) struct Converter {
     pub(crate) msb_first: bool,
     /// Channels red, green, blue; `None` keeps the word as it is (masks are 8-8-8).
     pub(crate) pack: Option<[Channel; 3]>,
+    /// The app's pixels are bytes R, G, B, A ([`crate::Layout::Rgba`]), not words.
+    pub(crate) rgba: bool,
 }
 
 impl Converter {
@@ -109,20 +111,42 @@ impl Converter {
             pixels::rows(rect, src_stride, 4).zip(pixels::rows(rect, dst_stride, self.bytes));
         for (from, to) in rows {
             let (from, to) = (&src[from], &mut dst[to]);
-            match (self.bytes, self.msb_first) {
-                (2, false) => convert_row(from, to, |v| (self.pixel(v) as u16).to_le_bytes()),
-                (2, true) => convert_row(from, to, |v| (self.pixel(v) as u16).to_be_bytes()),
-                (_, false) => convert_row(from, to, |v| self.pixel(v).to_le_bytes()),
-                (_, true) => convert_row(from, to, |v| self.pixel(v).to_be_bytes()),
+            match (self.rgba, self.bytes, self.msb_first) {
+                (false, 2, false) => convert_row(from, to, word, |v| self.short(v).to_le_bytes()),
+                (false, 2, true) => convert_row(from, to, word, |v| self.short(v).to_be_bytes()),
+                (false, _, false) => convert_row(from, to, word, |v| self.pixel(v).to_le_bytes()),
+                (false, _, true) => convert_row(from, to, word, |v| self.pixel(v).to_be_bytes()),
+                (true, 2, false) => convert_row(from, to, rgba, |v| self.short(v).to_le_bytes()),
+                (true, 2, true) => convert_row(from, to, rgba, |v| self.short(v).to_be_bytes()),
+                (true, _, false) => convert_row(from, to, rgba, |v| self.pixel(v).to_le_bytes()),
+                (true, _, true) => convert_row(from, to, rgba, |v| self.pixel(v).to_be_bytes()),
             }
         }
     }
+
+    fn short(&self, v: u32) -> u16 {
+        self.pixel(v) as u16
+    }
 }
 
-fn convert_row<const N: usize>(from: &[u8], to: &mut [u8], f: impl Fn(u32) -> [u8; N]) {
+/// A pixel of the app's image as `0xAARRGGBB`: a word in the client's byte order.
+fn word(s: &[u8]) -> u32 {
+    u32::from_ne_bytes([s[0], s[1], s[2], s[3]])
+}
+
+/// A pixel of the app's image as `0xAARRGGBB`: bytes R, G, B, A.
+fn rgba(s: &[u8]) -> u32 {
+    u32::from_be_bytes([s[3], s[0], s[1], s[2]])
+}
+
+fn convert_row<const N: usize>(
+    from: &[u8],
+    to: &mut [u8],
+    read: impl Fn(&[u8]) -> u32,
+    write: impl Fn(u32) -> [u8; N],
+) {
     for (s, d) in from.chunks_exact(4).zip(to.chunks_exact_mut(N)) {
-        let v = u32::from_ne_bytes([s[0], s[1], s[2], s[3]]);
-        d.copy_from_slice(&f(v));
+        d.copy_from_slice(&write(read(s)));
     }
 }
 
@@ -135,6 +159,30 @@ mod tests {
             bytes: 2,
             msb_first: false,
             pack: Some([0xf800, 0x07e0, 0x001f].map(|m| Channel::of_mask(m).unwrap())),
+            rgba: false,
+        }
+    }
+
+    #[test]
+    fn rgba_bytes_become_the_servers_words() {
+        // Bytes R, G, B, A of tiny-skia to an 8-8-8 server of either byte order.
+        for msb_first in [false, true] {
+            let c = Converter {
+                bytes: 4,
+                msb_first,
+                pack: None,
+                rgba: true,
+            };
+            let src = [0x12, 0x34, 0x56, 0x80];
+            let mut dst = [0u8; 4];
+            c.rect(&src, 4, &mut dst, 4, Rect::new(0, 0, 1, 1));
+            let want = 0x8012_3456u32;
+            let want = if msb_first {
+                want.to_be_bytes()
+            } else {
+                want.to_le_bytes()
+            };
+            assert_eq!(dst, want, "msb_first={msb_first}");
         }
     }
 
@@ -201,6 +249,7 @@ mod tests {
             bytes: 4,
             msb_first: true,
             pack: None,
+            rgba: false,
         };
         let src = 0x80_12_34_56u32.to_ne_bytes();
         let mut dst = [0u8; 4];

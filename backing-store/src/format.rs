@@ -11,14 +11,52 @@ use crate::convert::{Channel, Converter};
 use crate::Error;
 use xbs_shm::RequestError as _;
 
-/// How a pixel is laid out in the image the app paints (32-bit words in the client's
-/// byte order).
+/// How a pixel is laid out in the image the app paints: 32-bit words in the client's
+/// byte order, or, with [`crate::Layout::Rgba`], four bytes R, G, B, A.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PixelFormat {
     /// Depth 24: `0x00RRGGBB`, the top byte ignored.
     Xrgb8888,
     /// Depth 32: `0xAARRGGBB`, premultiplied alpha (as RENDER and compositors expect).
     Argb8888,
+    /// Depth 24, [`crate::Layout::Rgba`]: bytes R, G, B and one ignored (tiny-skia's
+    /// `PixmapMut` with opaque pixels).
+    Rgbx8888,
+    /// Depth 32, [`crate::Layout::Rgba`]: bytes R, G, B, A, premultiplied (tiny-skia's
+    /// `PixmapMut`).
+    Rgba8888,
+}
+
+impl PixelFormat {
+    /// The 32-bit word (in the client's byte order) that stores the colour
+    /// `0xAARRGGBB` in this layout: the colour itself for the word layouts, its bytes
+    /// reordered to R, G, B, A for the byte layouts.
+    pub fn word(self, argb: u32) -> u32 {
+        match self {
+            PixelFormat::Xrgb8888 | PixelFormat::Argb8888 => argb,
+            PixelFormat::Rgbx8888 | PixelFormat::Rgba8888 => {
+                let [a, r, g, b] = argb.to_be_bytes();
+                u32::from_ne_bytes([r, g, b, a])
+            }
+        }
+    }
+
+    /// Whether the app's pixels are bytes R, G, B, A ([`crate::Layout::Rgba`]).
+    pub fn is_rgba(self) -> bool {
+        matches!(self, PixelFormat::Rgbx8888 | PixelFormat::Rgba8888)
+    }
+
+    /// This format in `layout`.
+    pub(crate) fn in_layout(self, layout: crate::Layout) -> PixelFormat {
+        let alpha = matches!(self, PixelFormat::Argb8888 | PixelFormat::Rgba8888);
+        match (layout, alpha) {
+            (crate::Layout::Native, false) => PixelFormat::Xrgb8888,
+            (crate::Layout::Native, true) => PixelFormat::Argb8888,
+            (crate::Layout::Rgba, false) => PixelFormat::Rgbx8888,
+            (crate::Layout::Rgba, true) => PixelFormat::Rgba8888,
+        }
+    }
 }
 
 /// Everything about the window's pixels that uploads need.
@@ -174,13 +212,15 @@ impl Format {
             let [r, g, b] = self.masks.map(Channel::of_mask);
             Some([r?, g?, b?])
         };
-        if bytes == 4 && pack.is_none() && self.byte_order == NATIVE_ORDER {
+        let rgba = self.pixel.is_rgba();
+        if bytes == 4 && pack.is_none() && self.byte_order == NATIVE_ORDER && !rgba {
             return None;
         }
         Some(Converter {
             bytes,
             msb_first,
             pack,
+            rgba,
         })
     }
 

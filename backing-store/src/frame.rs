@@ -74,12 +74,14 @@ impl Frame<'_> {
         self.image.painting()
     }
 
-    /// Fills `rect` ∩ the painted region with `pixel` (`0xAARRGGBB`).
+    /// Fills `rect` ∩ the painted region with the colour `pixel` (`0xAARRGGBB`, laid
+    /// out as [`Frame::format`] says).
     pub fn fill(&mut self, rect: Rect, pixel: u32) {
         let stride = self.stride;
+        let word = self.format.word(pixel);
         let (image, region) = self.image.parts();
         for r in region.rects_within(rect) {
-            pixels::fill(image, stride, r, pixel);
+            pixels::fill(image, stride, r, word);
         }
     }
 
@@ -113,6 +115,7 @@ impl Frame<'_> {
         RectsMut {
             pixels,
             stride: self.stride,
+            format: self.format,
             region,
             next: 0,
         }
@@ -161,6 +164,7 @@ impl Frame<'_> {
 pub struct RectsMut<'a> {
     pixels: &'a mut [u8],
     stride: usize,
+    format: PixelFormat,
     region: &'a Region,
     next: usize,
 }
@@ -177,6 +181,7 @@ impl RectsMut<'_> {
         Some(RectMut {
             pixels: &mut *self.pixels,
             stride: self.stride,
+            format: self.format,
             rect,
         })
     }
@@ -186,6 +191,7 @@ impl RectsMut<'_> {
 pub struct RectMut<'a> {
     pixels: &'a mut [u8],
     stride: usize,
+    format: PixelFormat,
     rect: Rect,
 }
 
@@ -195,9 +201,10 @@ impl RectMut<'_> {
         self.rect
     }
 
-    /// Fills the rect with `pixel` (`0xAARRGGBB`).
+    /// Fills the rect with the colour `pixel` (`0xAARRGGBB`, laid out as the frame's
+    /// format says).
     pub fn fill(&mut self, pixel: u32) {
-        pixels::fill(self.pixels, self.stride, self.rect, pixel);
+        pixels::fill(self.pixels, self.stride, self.rect, self.format.word(pixel));
     }
 
     /// Its rows, top to bottom: `(y, pixels)`, `width * 4` bytes each.

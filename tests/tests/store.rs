@@ -12,7 +12,7 @@ use x11rb::protocol::xproto::{
 };
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
-use xbs::{BackingStore, Error, Options, Rect, Region, Transport};
+use xbs::{BackingStore, Error, Layout, Options, Rect, Region, Transport};
 use xbs_tests::{Builder, ServerKind, XServer};
 
 /// Paint, flush parts, scroll every way, expose, resize: pixel-exact throughout.
@@ -21,10 +21,25 @@ fn exercise(server: &XServer, transport: Transport, argb: bool) {
 }
 
 fn exercise_with(server: &XServer, transport: Transport, argb: bool, server_copy: bool) {
+    exercise_in(server, transport, argb, server_copy, Layout::Native);
+}
+
+fn exercise_in(
+    server: &XServer,
+    transport: Transport,
+    argb: bool,
+    server_copy: bool,
+    layout: Layout,
+) {
     let mut sc = scene(server, 200, 150, argb);
-    let mut store = sc.store_with(transport, server_copy);
+    let options = Options::new()
+        .transport(transport)
+        .server_copy(server_copy)
+        .layout(layout);
+    let mut store = sc.store_with_options(options);
     let mut image = vec![0u32; 200 * 150];
-    let what = |s: &str| format!("{transport:?} argb={argb} server_copy={server_copy} {s}");
+    let what =
+        |s: &str| format!("{transport:?} argb={argb} server_copy={server_copy} {layout:?} {s}");
 
     // Paint everything, flush only two pieces (one sticking out of the window).
     sc.paint(&mut store, &mut image, &region(&[(0, 0, 200, 150)]), 1);
@@ -314,6 +329,36 @@ fn every_visual_of_the_matrix_is_pixel_exact_on_every_transport() {
             exercise(&server, t, false);
         }
         eprintln!("{what}: pixel-exact on shm-fd, shm-sysv and put-image");
+    }
+}
+
+/// tiny-skia's layout (bytes R, G, B, A, `Layout::Rgba`) on every transport, opaque
+/// and ARGB, at depth 24 and 16 and on a BGR visual where the server has one: every
+/// flushed pixel right, red and blue never swapped.
+#[test]
+fn an_rgba_canvas_is_pixel_exact_on_every_transport() {
+    let servers = [
+        ("Xvfb", XServer::builder().kind(ServerKind::Xvfb)),
+        (
+            "Xvfb depth 16",
+            XServer::builder().kind(ServerKind::Xvfb).depth(16),
+        ),
+        ("Xvnc BGR", XServer::builder().kind(ServerKind::Xvnc).bgr()),
+    ];
+    for (what, builder) in servers {
+        let Some(server) = xbs_tests::start_or_skip(builder) else {
+            continue;
+        };
+        for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
+            for argb in [false, true] {
+                if argb && what != "Xvfb" {
+                    continue;
+                }
+                exercise_in(&server, t, argb, false, Layout::Rgba);
+            }
+            exercise_in(&server, t, false, true, Layout::Rgba);
+        }
+        eprintln!("{what}: an RGBA canvas is pixel-exact on every transport");
     }
 }
 

@@ -47,7 +47,7 @@ use scroll::ScrollPlan;
 use xbs_shm::RequestError as _;
 
 pub(crate) use flush::COALESCE_SLACK;
-pub use options::{Events, Options, Stats};
+pub use options::{Events, Layout, Options, Stats};
 pub use resize::SHRINK_AFTER;
 #[cfg(fuzzing)]
 pub(crate) use scroll::{move_pixels, scroll_plan};
@@ -194,7 +194,9 @@ impl<C: Connection> BackingStore<C> {
         let events = options.events.unwrap_or(Events::Handed);
         let conn = Arc::new(conn);
         let of_window = Format::of_window(&*conn, window)?;
-        let (geometry, len) = Geometry::new(of_window.format, of_window.width, of_window.height)?;
+        let mut format = of_window.format;
+        format.pixel = format.pixel.in_layout(options.layout);
+        let (geometry, len) = Geometry::new(format, of_window.width, of_window.height)?;
         let conversion = Conversion::of(&geometry.format, len.image)?;
         let caps = xbs_shm::probe(&*conn)?;
         let mut transports = Choice::new(caps, options.transport)?;

@@ -49,6 +49,25 @@ pub struct Options {
     /// [`crate::BackingStore::from_raw_handles`], [`Events::Foreign`] for a store on a
     /// toolkit's own connection (`xbs_window::Context`).
     pub events: Option<Events>,
+    /// How the app's pixels are laid out in memory (see [`Layout`]). Default: 32-bit
+    /// words, what the server takes without conversion on 24/32-bit visuals.
+    pub layout: Layout,
+}
+
+/// How the app's pixels are laid out in the image it paints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Layout {
+    /// 32-bit words `0xAARRGGBB` in the client's byte order (on little-endian machines
+    /// bytes B, G, R, A): what X11's 24- and 32-bit visuals store, so flushes upload
+    /// the image as it is.
+    #[default]
+    Native,
+    /// Bytes R, G, B, A (premultiplied on an ARGB window), as tiny-skia and most 2D
+    /// rasterizers paint. The app paints into a canvas of its own and each flush
+    /// converts the flushed rects into the upload memory (as for depth 16), so a frame
+    /// costs one more pass over the damage and the image is held twice.
+    Rgba,
 }
 
 /// Who reads the events of the store's connection. The store asks the server for
@@ -101,6 +120,12 @@ impl Options {
     /// One buffer only (see [`Options::single_buffer`](#structfield.single_buffer)).
     pub fn single_buffer(mut self, on: bool) -> Options {
         self.single_buffer = on;
+        self
+    }
+
+    /// Lays the app's pixels out as `layout` (see [`Layout`]).
+    pub fn layout(mut self, layout: Layout) -> Options {
+        self.layout = layout;
         self
     }
 

@@ -167,8 +167,14 @@ impl Scene {
         server_copy: bool,
     ) -> BackingStore<Arc<RustConnection>> {
         let opts = Options::new().transport(transport).server_copy(server_copy);
+        self.store_with_options(opts)
+    }
+
+    /// A store made with `opts` (its transport forced), modelled.
+    pub fn store_with_options(&mut self, opts: Options) -> BackingStore<Arc<RustConnection>> {
+        let (transport, server_copy) = (opts.transport, opts.server_copy);
         let store = BackingStore::new(self.conn.clone(), self.window, opts).unwrap();
-        assert_eq!(store.transport(), transport);
+        assert_eq!(Some(store.transport()), transport);
         assert_eq!(store.stats().server_copy, server_copy);
         self.model_store(&store);
         store
@@ -268,6 +274,8 @@ impl Scene {
         } else {
             store.begin_paint(region).unwrap()
         };
+        // The colour in the store's layout (a word, or bytes R, G, B, A).
+        let format = frame.format();
         let mut rects = frame.rects_mut();
         while let Some(mut rect) = rects.next() {
             let left = rect.rect().x;
@@ -275,7 +283,7 @@ impl Scene {
                 for (i, px) in row.chunks_exact_mut(4).enumerate() {
                     let x = left + i as i32;
                     let v = pattern(x, y, seed);
-                    px.copy_from_slice(&v.to_ne_bytes());
+                    px.copy_from_slice(&format.word(v).to_ne_bytes());
                     image[y as usize * self.w as usize + x as usize] = v;
                 }
             }
