@@ -91,16 +91,24 @@ impl<C: Connection> Buffers<C> {
     /// Makes the pixels of `region` in the front safe for the app to write (S13): if
     /// the server may still be reading some of them, switches to the other buffer, or
     /// where that is refused, waits. With `repaint`, the app writes all of `region`.
+    /// With `untracked` (a whole-image paint whose damage is told only at the flush),
+    /// the copy a switch may make is budgeted at a quarter of the image a paint.
     pub(crate) fn make_writable(
         &mut self,
         region: &Region,
         repaint: bool,
+        untracked: bool,
         image: &Geometry,
     ) -> Result<(), Error> {
         if !self.front.busy_in(region) {
             return Ok(());
         }
-        if !self.switch(region, repaint, image)? {
+        let budget = if untracked {
+            image.rect().area() / 4
+        } else {
+            region.area()
+        };
+        if !self.switch(region, repaint, budget, image)? {
             self.wait_front()?;
         }
         Ok(())
@@ -116,7 +124,7 @@ impl<C: Connection> Buffers<C> {
         let front = &self.front;
         if front.reads_later()
             && rects.iter().any(|r| front.busy.overlaps_rect(r))
-            && !self.switch(&Region::new(), false, image)?
+            && !self.switch(&Region::new(), false, 0, image)?
         {
             self.wait_front()?;
         }
@@ -134,7 +142,7 @@ impl<C: Connection> Buffers<C> {
     /// the spare what changed since it was last the front, less what a repaint of
     /// `painting` overwrites. Returns `false`, having done nothing, when there is no
     /// second buffer to be had, or when the copy would cost more than waiting is
-    /// allowed to: more pixels than this paint writes plus those written by the paints
+    /// allowed to: more pixels than this paint writes (`painted`) plus those written by the paints
     /// that waited since the last switch. So over time a switch never copies more than
     /// the app paints: a scroll of the whole window followed by a paint of the strip
     /// that came in waits (as it did before there were two buffers) where copying the
@@ -144,6 +152,7 @@ impl<C: Connection> Buffers<C> {
         &mut self,
         painting: &Region,
         repaint: bool,
+        painted: u64,
         image: &Geometry,
     ) -> Result<bool, Error> {
         if self.single {
@@ -179,7 +188,6 @@ impl<C: Connection> Buffers<C> {
         if self.retains {
             stale_pieces(&self.stale, painting, repaint, |r| copy += r.area());
         }
-        let painted = painting.area();
         if copy > painted.saturating_add(self.credit) {
             self.credit = self.credit.saturating_add(painted);
             return Ok(false);

@@ -371,121 +371,138 @@ impl<C: Connection> Runner for XbsRunner<C> {
 
 type SbWindow = Arc<Window<XCBConnection>>;
 
-struct SoftbufferRunner {
-    // Drop order: the surface before the context and the window.
-    surface: softbuffer::Surface<SbWindow, SbWindow>,
-    _context: softbuffer::Context<SbWindow>,
-    window: SbWindow,
-    size: (u32, u32),
-    rects: Vec<Rect>,
-    shm: bool,
-    allocs: u64,
-}
-
-impl SoftbufferRunner {
-    fn new(server: &XServer, size: (u32, u32), shm: bool) -> Result<Self, Box<dyn Error>> {
-        let display = std::ffi::CString::new(server.display_name())?;
-        let (conn, _) = XCBConnection::connect(Some(&display))?;
-        let window = Arc::new(make_window(Arc::new(conn), size)?);
-        let context = softbuffer::Context::new(window.clone()).map_err(|e| e.to_string())?;
-        let mut surface =
-            softbuffer::Surface::new(&context, window.clone()).map_err(|e| e.to_string())?;
-        surface
-            .resize(nonzero(size.0)?, nonzero(size.1)?)
-            .map_err(|e| e.to_string())?;
-        Ok(SoftbufferRunner {
-            surface,
-            _context: context,
-            window,
-            size,
-            rects: Vec::new(),
-            shm,
-            allocs: 0,
-        })
-    }
-}
-
 fn nonzero(v: u32) -> Result<NonZeroU32, Box<dyn Error>> {
     NonZeroU32::new(v).ok_or_else(|| "zero size".into())
 }
 
-impl Runner for SoftbufferRunner {
-    fn name(&self) -> String {
-        "softbuffer".into()
-    }
-
-    fn transport(&self) -> String {
-        if self.shm { "shm" } else { "put-image" }.into()
-    }
-
-    fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>> {
-        let mut size = self.size;
-        if work == Work::ResizeStorm {
-            size = storm_size(n, self.size);
-            let conn = self.window.connection();
-            conn.configure_window(
-                self.window.id(),
-                &ConfigureWindowAux::new().width(size.0).height(size.1),
-            )?;
-            self.surface
-                .resize(nonzero(size.0)?, nonzero(size.1)?)
-                .map_err(|e| e.to_string())?;
+/// A contender on softbuffer's API, written once for two crates: `softbuffer` itself
+/// and `xbs_window`'s `Surface` (the port an app makes: the crate name, nothing else).
+macro_rules! surface_runner {
+    ($runner:ident, $krate:ident, $label:expr) => {
+        struct $runner {
+            // Drop order: the surface before the context and the window.
+            surface: $krate::Surface<SbWindow, SbWindow>,
+            _context: $krate::Context<SbWindow>,
+            window: SbWindow,
+            size: (u32, u32),
+            rects: Vec<Rect>,
+            shm: bool,
+            allocs: u64,
         }
-        damage(work, n, size, &mut self.rects);
-        if work == Work::Expose {
-            self.window
-                .connection()
-                .clear_area(false, self.window.id(), 0, 0, 0, 0)?;
-        }
-        let stride = size.0 as usize * 4;
-        let surface = &mut self.surface;
-        let mut buffer =
-            counted(&mut self.allocs, || surface.buffer_mut()).map_err(|e| e.to_string())?;
-        let px: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer[..]);
-        if work == Work::Scroll {
-            // No server-side copy in softbuffer: move the pixels here, present them all.
-            px.copy_within(40 * stride.., 0);
-        }
-        for r in &self.rects {
-            paint_rect(px, stride, *r, n);
-        }
-        let present: Vec<softbuffer::Rect> = match work {
-            Work::Scroll => vec![sb_rect(Rect::new(0, 0, size.0, size.1))?],
-            _ => self
-                .rects
-                .iter()
-                .map(|r| sb_rect(*r))
-                .collect::<Result<_, _>>()?,
-        };
-        counted(&mut self.allocs, || buffer.present_with_damage(&present))
-            .map_err(|e| e.to_string())?;
-        // An app drains its events every frame, whichever library draws.
-        while self.window.connection().poll_for_event()?.is_some() {}
-        // Its wire path sends the whole image whatever the damage.
-        let bytes = if self.shm {
-            present
-                .iter()
-                .map(|r| u64::from(r.width.get()) * u64::from(r.height.get()) * 4)
-                .sum()
-        } else {
-            u64::from(size.0) * u64::from(size.1) * 4
-        };
-        Ok(bytes)
-    }
 
-    fn sync(&mut self) -> Result<(), Box<dyn Error>> {
-        self.window.connection().get_input_focus()?.reply()?;
-        Ok(())
-    }
+        impl $runner {
+            fn new(server: &XServer, size: (u32, u32), shm: bool) -> Result<Self, Box<dyn Error>> {
+                let display = std::ffi::CString::new(server.display_name())?;
+                let (conn, _) = XCBConnection::connect(Some(&display))?;
+                let window = Arc::new(make_window(Arc::new(conn), size)?);
+                let context = $krate::Context::new(window.clone()).map_err(|e| e.to_string())?;
+                let mut surface =
+                    $krate::Surface::new(&context, window.clone()).map_err(|e| e.to_string())?;
+                surface
+                    .resize(nonzero(size.0)?, nonzero(size.1)?)
+                    .map_err(|e| e.to_string())?;
+                Ok($runner {
+                    surface,
+                    _context: context,
+                    window,
+                    size,
+                    rects: Vec::new(),
+                    shm,
+                    allocs: 0,
+                })
+            }
+        }
 
-    fn allocs(&self) -> u64 {
-        self.allocs
-    }
+        impl Runner for $runner {
+            fn name(&self) -> String {
+                $label.into()
+            }
 
-    fn raise(&mut self) -> Result<(), Box<dyn Error>> {
-        raise(&**self.window.connection(), self.window.id())
-    }
+            fn transport(&self) -> String {
+                if self.shm { "shm" } else { "put-image" }.into()
+            }
+
+            fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>> {
+                let mut size = self.size;
+                if work == Work::ResizeStorm {
+                    size = storm_size(n, self.size);
+                    let conn = self.window.connection();
+                    conn.configure_window(
+                        self.window.id(),
+                        &ConfigureWindowAux::new().width(size.0).height(size.1),
+                    )?;
+                    self.surface
+                        .resize(nonzero(size.0)?, nonzero(size.1)?)
+                        .map_err(|e| e.to_string())?;
+                }
+                damage(work, n, size, &mut self.rects);
+                if work == Work::Expose {
+                    self.window
+                        .connection()
+                        .clear_area(false, self.window.id(), 0, 0, 0, 0)?;
+                }
+                let stride = size.0 as usize * 4;
+                let surface = &mut self.surface;
+                let mut buffer = counted(&mut self.allocs, || surface.buffer_mut())
+                    .map_err(|e| e.to_string())?;
+                let px: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer[..]);
+                if work == Work::Scroll {
+                    // No scroll in softbuffer's API: move the pixels here, present them all.
+                    px.copy_within(40 * stride.., 0);
+                }
+                for r in &self.rects {
+                    paint_rect(px, stride, *r, n);
+                }
+                let rect = |r: Rect| -> Result<$krate::Rect, Box<dyn Error>> {
+                    Ok($krate::Rect {
+                        x: r.x as u32,
+                        y: r.y as u32,
+                        width: nonzero(r.width)?,
+                        height: nonzero(r.height)?,
+                    })
+                };
+                let present: Vec<$krate::Rect> = match work {
+                    Work::Scroll => vec![rect(Rect::new(0, 0, size.0, size.1))?],
+                    _ => self
+                        .rects
+                        .iter()
+                        .map(|r| rect(*r))
+                        .collect::<Result<_, _>>()?,
+                };
+                counted(&mut self.allocs, || buffer.present_with_damage(&present))
+                    .map_err(|e| e.to_string())?;
+                // An app drains its events every frame, whichever library draws.
+                while self.window.connection().poll_for_event()?.is_some() {}
+                // Over the wire softbuffer sends the whole image whatever the damage.
+                let bytes = if self.shm {
+                    present
+                        .iter()
+                        .map(|r| u64::from(r.width.get()) * u64::from(r.height.get()) * 4)
+                        .sum()
+                } else {
+                    u64::from(size.0) * u64::from(size.1) * 4
+                };
+                Ok(bytes)
+            }
+
+            fn sync(&mut self) -> Result<(), Box<dyn Error>> {
+                self.window.connection().get_input_focus()?.reply()?;
+                Ok(())
+            }
+
+            fn allocs(&self) -> u64 {
+                self.allocs
+            }
+
+            fn raise(&mut self) -> Result<(), Box<dyn Error>> {
+                raise(&**self.window.connection(), self.window.id())
+            }
+        }
+    };
 }
+
+surface_runner!(SoftbufferRunner, softbuffer, "softbuffer");
+surface_runner!(SurfaceRunner, xbs_window, "xbs-surface");
 
 fn raise(conn: &impl Connection, window: u32) -> Result<(), Box<dyn Error>> {
     use x11rb::protocol::xproto::StackMode;
@@ -495,15 +512,6 @@ fn raise(conn: &impl Connection, window: u32) -> Result<(), Box<dyn Error>> {
     )?;
     conn.get_input_focus()?.reply()?;
     Ok(())
-}
-
-fn sb_rect(r: Rect) -> Result<softbuffer::Rect, Box<dyn Error>> {
-    Ok(softbuffer::Rect {
-        x: r.x as u32,
-        y: r.y as u32,
-        width: nonzero(r.width)?,
-        height: nonzero(r.height)?,
-    })
 }
 
 /// The floor: the same paint into one buffer and a memcpy of the damaged bytes into
@@ -628,6 +636,21 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
         lanes.push(with(
             Options::new().single_buffer(true),
             "xbs-single-buffer".into(),
+        ));
+    }
+    if !s.wire {
+        // softbuffer's API on xbs (xbs_window::Surface), the same code as the next lane.
+        lanes.push(
+            SurfaceRunner::new(server, s.size, true)
+                .map(|r| Box::new(r) as Box<dyn Runner>)
+                .map_err(|e| ("xbs-surface".into(), e.to_string())),
+        );
+    }
+    if !s.wire && matches!(s.work, Work::Damage16 | Work::Full) {
+        // tiny-skia's byte order: the flushed rects converted on upload.
+        lanes.push(with(
+            Options::new().layout(xbs::Layout::Rgba),
+            "xbs-rgba".into(),
         ));
     }
     lanes.push(

@@ -4,8 +4,8 @@
 //! `softbuffer::Rect` → [`Rect`]).
 //!
 //! The buffer is the store's retained image, so [`Buffer::age`] is 1 after the first
-//! present (the last frame's pixels are all there, as softbuffer's age promises) and 0
-//! after a resize. Every pixel of it is safe to write: the store switches to its other
+//! present (the last frame's pixels are all there, as softbuffer's age promises) and 0,
+//! content unspecified, after a resize. Every pixel of it is safe to write: the store switches to its other
 //! buffer or waits for the server, as it decides for any paint (SECURITY.md S13).
 //! [`Buffer::present_with_damage`] sends exactly the damage.
 
@@ -84,7 +84,8 @@ impl<D, W: HasWindowHandle> Surface<D, W> {
 }
 
 impl<D, W> Surface<D, W> {
-    /// Sets the size of the buffer: keeps what still fits (top-left), as the store does.
+    /// Sets the size of the buffer. The next buffer's content is unspecified (its age
+    /// is 0), as softbuffer's is after a resize: draw all of it.
     pub fn resize(&mut self, width: NonZeroU32, height: NonZeroU32) -> Result<(), Error> {
         let size = (width.get(), height.get());
         if size != self.store.size() {
@@ -101,7 +102,15 @@ impl<D, W> Surface<D, W> {
     pub fn buffer_mut(&mut self) -> Result<Buffer<'_>, Error> {
         let (width, height) = self.store.size();
         let age = u8::from(self.presented);
-        let frame = self.store.begin_frame()?;
+        let frame = if self.presented {
+            // The last frame is kept; what the present sends is what changed.
+            self.store.begin_frame()?
+        } else {
+            // Age 0: the content is unspecified (as softbuffer's after a resize), so
+            // nothing is zeroed or moved for it; the app draws all of it.
+            let all = Region::from(xbs::Rect::new(0, 0, width, height));
+            self.store.begin_repaint(&all)?
+        };
         Ok(Buffer {
             frame,
             width,

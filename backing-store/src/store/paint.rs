@@ -65,11 +65,17 @@ impl<C: Connection> Canvas<C> {
 
     /// Makes the pixels of `region` safe to write (S13). A conversion canvas is
     /// private: the server reads the staging memory, not it.
-    pub(crate) fn make_writable(&mut self, region: &Region, repaint: bool) -> Result<(), Error> {
+    pub(crate) fn make_writable(
+        &mut self,
+        region: &Region,
+        repaint: bool,
+        untracked: bool,
+    ) -> Result<(), Error> {
         if self.conversion.is_some() {
             return Ok(());
         }
-        self.buffers.make_writable(region, repaint, &self.geometry)
+        self.buffers
+            .make_writable(region, repaint, untracked, &self.geometry)
     }
 
     /// Zeroes the pixels of `region` that a resize added and nothing has written yet.
@@ -92,7 +98,7 @@ impl<C: Connection> Canvas<C> {
     fn lend(&mut self, region: &Region, repaint: bool, untracked: bool) -> Result<(), Error> {
         // What a repaint overwrites need not move to the new stride first.
         self.settle_layout(repaint.then_some(region));
-        self.make_writable(region, repaint)?;
+        self.make_writable(region, repaint, untracked)?;
         if repaint {
             self.blank.forget(region);
         } else {

@@ -38,7 +38,7 @@ impl<C: Connection> BackingStore<C> {
             return Ok(());
         }
         self.canvas.settle_layout(None);
-        self.canvas.make_writable(dst, false)?;
+        self.canvas.make_writable(dst, false, false)?;
         // The window's pixels move: what the flushes showed is no longer where it was.
         self.shown.forget();
         // Pixels not zeroed yet must not move as they are (blank lies inside the image).
