@@ -155,31 +155,8 @@ impl<C: Connection> Buffers<C> {
         painted: u64,
         image: &Geometry,
     ) -> Result<bool, Error> {
-        if self.single {
+        if !self.make_spare(image)? {
             return Ok(false);
-        }
-        if self.spare.is_none() {
-            let transport = self.transport();
-            let len = self.front.memory.capacity();
-            match Memory::create(&self.conn, transport, len) {
-                Ok(memory) => {
-                    self.counts.spares += 1;
-                    self.spare = Some(Buffer::new(memory, &self.conn));
-                    // None of its pixels are the image's yet.
-                    self.stale.clear();
-                    self.stale.add(&[image.rect()]);
-                }
-                Err(e) if e.is_connection_lost() => return Err(e),
-                Err(e) => {
-                    log::warn!(
-                        "no second {} buffer of {len} bytes ({e}); paints over pixels in \
-                         flight will wait",
-                        transport.name()
-                    );
-                    self.single = true;
-                    return Ok(false);
-                }
-            }
         }
         let Some(spare) = &mut self.spare else {
             return Ok(false);
@@ -213,9 +190,84 @@ impl<C: Connection> Buffers<C> {
         Ok(true)
     }
 
+    /// Makes the spare if there is none yet; whether there is one (there is not when a
+    /// second buffer is refused, by the options or once by the server).
+    fn make_spare(&mut self, image: &Geometry) -> Result<bool, Error> {
+        if self.single {
+            return Ok(false);
+        }
+        if self.spare.is_some() {
+            return Ok(true);
+        }
+        let transport = self.transport();
+        let len = self.front.memory.capacity();
+        match Memory::create(&self.conn, transport, len) {
+            Ok(memory) => {
+                self.counts.spares += 1;
+                self.spare = Some(Buffer::new(memory, &self.conn));
+                // None of its pixels are the image's yet.
+                self.stale.clear();
+                self.stale.add(&[image.rect()]);
+                Ok(true)
+            }
+            Err(e) if e.is_connection_lost() => Err(e),
+            Err(e) => {
+                log::warn!(
+                    "no second {} buffer of {len} bytes ({e}); paints over pixels in \
+                     flight will wait",
+                    transport.name()
+                );
+                self.single = true;
+                Ok(false)
+            }
+        }
+    }
+
     /// Blocks until the server has read everything uploaded from the front.
     pub(crate) fn wait_front(&mut self) -> Result<(), Error> {
         timed_wait(&mut self.front, &self.conn, &mut self.counts)
+    }
+
+    /// Before a resize that re-lays the front's memory out to another stride in place:
+    /// makes the front idle, since the move writes pixels the server may still be
+    /// reading in the old layout. Switches to the spare where it can (making one if
+    /// need be, and if it still `keep`s its memory; waiting for it if it is busy, which
+    /// after a frame of the app's painting it rarely is) and returns `true`: the kept
+    /// block is then to be copied out of the spare ([`Buffers::spare_pixels`]), which
+    /// the server only reads. Otherwise waits for the front and returns `false`.
+    pub(crate) fn idle_front_for_relayout(
+        &mut self,
+        keep: impl Fn(usize) -> bool,
+        image: &Geometry,
+    ) -> Result<bool, Error> {
+        if !self.front.reads_later() || self.front.busy.is_empty() {
+            return Ok(false);
+        }
+        let transport = self.transport();
+        let fits = |b: &Buffer<C>| keep(b.memory.capacity()) && b.memory.transport() == transport;
+        if self.spare.as_ref().is_some_and(|s| !fits(s)) {
+            self.spare = None;
+        }
+        if !self.make_spare(image)? {
+            self.wait_front()?;
+            return Ok(false);
+        }
+        let Some(spare) = &mut self.spare else {
+            return Ok(false);
+        };
+        if !spare.busy.is_empty() {
+            timed_wait(spare, &self.conn, &mut self.counts)?;
+        }
+        std::mem::swap(&mut self.front, spare);
+        self.counts.switches += 1;
+        Ok(true)
+    }
+
+    /// The spare's pixels, to read (the source of a kept block after
+    /// [`Buffers::idle_front_for_relayout`] switched).
+    pub(crate) fn front_and_spare_pixels(&mut self) -> Option<(&mut [u8], &[u8])> {
+        let spare = self.spare.as_ref()?;
+        Some((self.front.memory.pixels_mut(), spare.memory.pixels()))
     }
 
     /// Before a resize: waits until the server has read both buffers.
@@ -230,16 +282,29 @@ impl<C: Connection> Buffers<C> {
     }
 
     /// After a resize to `image` (the front's memory replaced or re-laid out by the
-    /// caller): nothing is in flight, the spare is kept while `keep` says its memory
-    /// still fits (and it has the front's transport), and none of its pixels are the
-    /// image's any more.
-    pub(crate) fn resized(&mut self, image: Rect, keep: impl Fn(usize) -> bool) {
-        self.front.busy.clear();
+    /// caller): the spare is kept while `keep` says its memory still fits (and it has
+    /// the front's transport), and none of its pixels are the image's any more. Where
+    /// the rows moved to another stride (`restrided`), what the server may still be
+    /// reading lies elsewhere in the new layout, so a buffer with anything in flight
+    /// counts all of the image as busy (it then waits, or is switched from, before
+    /// any write); with the stride kept, the busy rects stay where they were.
+    pub(crate) fn resized(&mut self, image: Rect, restrided: bool, keep: impl Fn(usize) -> bool) {
         let transport = self.transport();
         if let Some(spare) = &self.spare {
             let memory = &spare.memory;
             if !keep(memory.capacity()) || memory.transport() != transport {
                 self.spare = None;
+            }
+        }
+        if restrided {
+            for b in [Some(&mut self.front), self.spare.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                if !b.busy.is_empty() {
+                    b.busy.clear();
+                    b.busy.add(&[image]);
+                }
             }
         }
         self.stale.clear();

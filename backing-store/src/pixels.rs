@@ -100,6 +100,30 @@ impl Block {
         }
     }
 
+    /// Copies the block from `src` (rows `from` bytes apart) into `dst` (rows `to` bytes
+    /// apart), but for the pixels of `except` (rects of `dst`'s layout, 4 bytes a
+    /// pixel), which someone is about to overwrite. `pieces` is scratch.
+    pub(crate) fn copy_except(
+        self,
+        src: &[u8],
+        from: usize,
+        dst: &mut [u8],
+        to: usize,
+        except: &Region,
+        pieces: &mut Vec<Rect>,
+    ) {
+        let width_px = u32::try_from(self.width / 4).unwrap_or(u32::MAX);
+        for row in 0..self.rows {
+            pieces.clear();
+            let line = Rect::new(0, i32::try_from(row).unwrap_or(i32::MAX), width_px, 1);
+            except.rect_minus(line, |piece| pieces.push(piece));
+            for p in pieces.iter() {
+                let (x, w) = (p.x as usize * 4, p.width as usize * 4);
+                dst[row * to + x..][..w].copy_from_slice(&src[row * from + x..][..w]);
+            }
+        }
+    }
+
     /// Re-lays the block out from rows `from` bytes apart to rows `to` bytes apart in
     /// the same memory, but for the pixels of `except` (rects of the new layout, 4 bytes
     /// a pixel), which are left as they are: someone is about to overwrite them. What
@@ -231,14 +255,20 @@ mod tests {
                             .copy_from_slice(&((y * 10 + x) as u32).to_ne_bytes());
                     }
                 }
+                // Across memories: the pixels of `except` keep the destination's.
+                let mut across = vec![0xeeu8; v.len()];
+                block.copy_except(&v, from, &mut across, to, except, &mut Vec::new());
                 block.relayout_except(&mut v, from, to, except, &mut Vec::new());
                 for y in 0..7 {
                     for x in 0..5 {
+                        let kept = u32::from_ne_bytes([0xee; 4]);
                         if except.contains(x as i32, y as i32) {
+                            assert_eq!(px(&across, to, x, y), kept, "{from}->{to} {except:?}");
                             continue;
                         }
                         let want = (y * 10 + x) as u32;
                         assert_eq!(px(&v, to, x, y), want, "{from}->{to} {except:?} at {x},{y}");
+                        assert_eq!(px(&across, to, x, y), want, "across {from}->{to} {x},{y}");
                     }
                 }
             }

@@ -52,14 +52,19 @@ impl<C: Connection> Canvas<C> {
             return;
         };
         let none = Region::new();
+        let except = except.unwrap_or(&none);
         let mut pieces = std::mem::take(&mut self.pieces);
-        r.block.relayout_except(
-            self.pixels_mut(),
-            r.from,
-            r.to,
-            except.unwrap_or(&none),
-            &mut pieces,
-        );
+        if r.across {
+            // The resize switched buffers; the spare keeps its memory while the image
+            // fits it, as the front does, so it is there.
+            if let Some((front, spare)) = self.buffers.front_and_spare_pixels() {
+                r.block
+                    .copy_except(spare, r.from, front, r.to, except, &mut pieces);
+            }
+        } else {
+            r.block
+                .relayout_except(self.pixels_mut(), r.from, r.to, except, &mut pieces);
+        }
         self.pieces = pieces;
     }
 

@@ -42,6 +42,9 @@ pub(crate) struct Relayout {
     pub(crate) block: Block,
     pub(crate) from: usize,
     pub(crate) to: usize,
+    /// The block lies in the spare (the old front, which the server may still be
+    /// reading) and is copied into the front, rather than moved within it.
+    pub(crate) across: bool,
 }
 
 /// Whether memory of `capacity` bytes is kept for an image of `len`: it fits, and it is
@@ -60,6 +63,12 @@ impl<C: Connection> BackingStore<C> {
     /// when it must grow, and shrinks to fit only after [`SHRINK_AFTER`] resizes in a
     /// row to less than a quarter of it, so a user dragging a window corner back and
     /// forth never makes a segment per step.
+    ///
+    /// A resize does not wait for the server to read the last flush: where the kept
+    /// rows must move to a new stride in memory the server may still be reading, the
+    /// store paints on in its other buffer (made then if there is none) and copies
+    /// them out of the busy one, lazily, as it would move them; with
+    /// [`Options::single_buffer`](crate::Options::single_buffer) it waits.
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), Error> {
         self.enter()?;
         let result = self.resize_now(width, height);
@@ -76,7 +85,7 @@ impl<C: Connection> BackingStore<C> {
         }
         let capacity = self.canvas.buffers.front().memory.capacity();
         let shrink = self.shrink.note(len.server, capacity);
-        self.canvas.buffers.wait_all()?;
+        let keep = |cap| reusable(len.server, cap, shrink);
         // Everything that can fail comes first, so a failure leaves the store as it was.
         let fresh_canvas = match &self.canvas.conversion {
             Some(c) if !reusable(len.image, c.canvas.len(), shrink) => Some(heap(len.image)?),
@@ -103,10 +112,24 @@ impl<C: Connection> BackingStore<C> {
             rows: kept.height as usize,
         };
         let (from, to) = (old.stride, geometry.stride);
+        let converting = self.canvas.conversion.is_some();
+        let buffers = &mut self.canvas.buffers;
+        // Kept in place, the block moves later (`Relayout`), in the front's memory or,
+        // where the server may still be reading that, out of it into the other buffer;
+        // into fresh memory, now, before the old memory goes.
+        let mut across = false;
+        if fresh_memory.is_some() {
+            buffers.wait_all()?;
+        } else if !converting && from != to {
+            across = buffers.idle_front_for_relayout(keep, &old)?;
+        }
         let canvas = &mut self.canvas;
-        // Kept in place, the block moves later (`Relayout`); into fresh memory, now,
-        // before the old memory goes.
-        let in_place = Relayout { block, from, to };
+        let in_place = Relayout {
+            block,
+            from,
+            to,
+            across,
+        };
         let mut pending = None;
         match (&mut canvas.conversion, fresh_canvas) {
             (Some(c), Some(mut fresh)) => {
@@ -116,7 +139,6 @@ impl<C: Connection> BackingStore<C> {
             (Some(_), None) => pending = Some(in_place),
             (None, _) => {}
         }
-        let converting = canvas.conversion.is_some();
         let front = canvas.buffers.front_mut();
         match fresh_memory {
             // When converting, the memory is staging: its old content does not matter.
@@ -146,9 +168,9 @@ impl<C: Connection> BackingStore<C> {
         // only if something reads them before the app repaints them.
         canvas.blank.resized(kept, geometry.rect());
         // The spare keeps its memory while the image fits it, as the front does.
-        canvas
-            .buffers
-            .resized(geometry.rect(), |cap| reusable(len.server, cap, shrink));
+        let restrided =
+            (old.stride, old.server_stride) != (geometry.stride, geometry.server_stride);
+        canvas.buffers.resized(geometry.rect(), restrided, keep);
         Ok(())
     }
 }
