@@ -431,6 +431,8 @@ macro_rules! surface_runner {
                         self.window.id(),
                         &ConfigureWindowAux::new().width(size.0).height(size.1),
                     )?;
+                    // As winit's `request_inner_size` (and xbs-window's `set_size`) do.
+                    conn.flush()?;
                     self.surface
                         .resize(nonzero(size.0)?, nonzero(size.1)?)
                         .map_err(|e| e.to_string())?;
@@ -800,7 +802,7 @@ fn on_server(
                 // wl_shm buffer, and weston, starved, reads its fds too slowly.
                 100
             } else {
-                500
+                200
             }
         } else if s.size.0 > 1920 {
             frames / 4
@@ -811,12 +813,11 @@ fn on_server(
         } else {
             frames
         };
-        // Resize storm: one pass of all the resizes, not rounds.
-        let rounds = if s.work == Work::ResizeStorm {
-            1
-        } else {
-            rounds
-        };
+        // Resize storm: rounds of different resizes (one pass where the server cannot
+        // take more than 100 resizes, see above).
+        let storm_once =
+            s.work == Work::ResizeStorm && (args.quick || kind == ServerKind::Xwayland);
+        let rounds = if storm_once { 1 } else { rounds };
         let mut lanes = contenders(server, s);
         if !args.contenders.is_empty() {
             lanes.retain(|l| args.contenders.contains(&l.runner.name()));
@@ -833,7 +834,7 @@ fn on_server(
                 lane.failed = Some(e.to_string());
             }
         }
-        for _ in 0..rounds {
+        for round in 0..rounds {
             for lane in &mut lanes {
                 if lane.failed.is_some() {
                     continue;
@@ -847,7 +848,7 @@ fn on_server(
                 let t = Instant::now();
                 let mut bytes = 0;
                 let result = (0..frames).try_for_each(|n| {
-                    bytes += lane.runner.frame(s.work, n + 3)?;
+                    bytes += lane.runner.frame(s.work, n + 3 + round * frames)?;
                     Ok::<(), Box<dyn Error>>(())
                 });
                 let result = result.and_then(|()| lane.runner.sync());
