@@ -32,6 +32,30 @@ pub struct WindowBuilder {
     min_size: Option<(u32, u32)>,
     class: (String, String),
     argb: bool,
+    pub(crate) role: Role,
+    position: (i32, i32),
+    pub(crate) grab: bool,
+}
+
+/// What a popup is, for the window manager and compositor (`_NET_WM_WINDOW_TYPE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PopupKind {
+    /// A context menu (`_NET_WM_WINDOW_TYPE_POPUP_MENU`).
+    Menu,
+    /// A menu dropped down from a menu bar or a combo box
+    /// (`_NET_WM_WINDOW_TYPE_DROPDOWN_MENU`).
+    Dropdown,
+    /// A tooltip (`_NET_WM_WINDOW_TYPE_TOOLTIP`).
+    Tooltip,
+}
+
+/// A top-level window, a popup or a dialog, and the window it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    TopLevel,
+    Popup { parent: u32, kind: PopupKind },
+    Dialog { parent: u32 },
 }
 
 impl Default for WindowBuilder {
@@ -42,6 +66,9 @@ impl Default for WindowBuilder {
             min_size: None,
             class: ("xbs".into(), "Xbs".into()),
             argb: false,
+            role: Role::TopLevel,
+            position: (0, 0),
+            grab: false,
         }
     }
 }
@@ -75,6 +102,41 @@ impl WindowBuilder {
     /// A depth-32 ARGB visual with its own colormap, for translucent windows.
     pub fn argb(mut self, argb: bool) -> Self {
         self.argb = argb;
+        self
+    }
+
+    /// A popup of the window `parent` (its id): override-redirect, so the window
+    /// manager neither decorates nor moves it, placed at [`position`](Self::position)
+    /// relative to the parent's top-left corner, `WM_TRANSIENT_FOR` the parent and typed
+    /// for the compositor by `kind`. With [`grab`](Self::grab), mapping it takes the
+    /// pointer and keyboard, as a menu does.
+    pub fn popup(mut self, parent: u32, kind: PopupKind) -> Self {
+        self.role = Role::Popup { parent, kind };
+        self
+    }
+
+    /// A dialog of the window `parent` (its id): a managed window, `WM_TRANSIENT_FOR`
+    /// the parent and typed `_NET_WM_WINDOW_TYPE_DIALOG`, so the window manager keeps
+    /// it above the parent.
+    pub fn dialog(mut self, parent: u32) -> Self {
+        self.role = Role::Dialog { parent };
+        self
+    }
+
+    /// Where the window goes: for a popup, relative to its parent's top-left corner
+    /// (it may lie outside the parent); for other windows the position asked of the
+    /// window manager, which may place them elsewhere. Default (0, 0).
+    pub fn position(mut self, x: i32, y: i32) -> Self {
+        self.position = (x, y);
+        self
+    }
+
+    /// For a popup: once mapped, all pointer and keyboard input goes to it (a click
+    /// outside arrives with coordinates outside its size: close it then), until it is
+    /// unmapped or closed. A grab the server refuses (another client holds one) is
+    /// [`Error::Grab`] from [`Window::map`]. No effect on other windows.
+    pub fn grab(mut self, grab: bool) -> Self {
+        self.grab = grab;
         self
     }
 
@@ -140,6 +202,25 @@ impl<C: Connection> Window<C> {
             // Keep the top-left content on resize, as the store does.
             x11rb::protocol::xproto::Gravity::NORTH_WEST,
         );
+        // Where it goes: a popup relative to its parent (a reply that also checks the
+        // parent exists), on the root window's coordinates.
+        let (x, y) = match b.role {
+            Role::Popup { parent, .. } => {
+                aux = aux.override_redirect(1).save_under(1);
+                let at = conn
+                    .translate_coordinates(
+                        parent,
+                        screen.root,
+                        clamp16(b.position.0),
+                        clamp16(b.position.1),
+                    )
+                    .map_err(Error::conn("TranslateCoordinates"))?
+                    .reply()
+                    .map_err(Error::reply("TranslateCoordinates"))?;
+                (at.dst_x, at.dst_y)
+            }
+            _ => (clamp16(b.position.0), clamp16(b.position.1)),
+        };
         let (depth, visual, colormap) = if b.argb {
             let visual = screen
                 .allowed_depths
@@ -165,8 +246,8 @@ impl<C: Connection> Window<C> {
                 depth,
                 id,
                 screen.root,
-                0,
-                0,
+                x,
+                y,
                 w,
                 h,
                 0,
@@ -205,6 +286,7 @@ impl<C: Connection> Window<C> {
             cursors: Cursors::new(db),
             scale,
             destroyed: false,
+            grab: b.grab && matches!(b.role, Role::Popup { .. }),
         };
         window.set_properties(&b)?;
         Ok(window)
@@ -241,6 +323,37 @@ impl<C: Connection> Window<C> {
             )
             .map_err(Error::conn("ChangeProperty WM_CLIENT_MACHINE"))?;
         }
+        let parent = match b.role {
+            Role::TopLevel => None,
+            Role::Popup { parent, .. } | Role::Dialog { parent } => Some(parent),
+        };
+        if let Some(parent) = parent {
+            conn.change_property32(
+                PropMode::REPLACE,
+                id,
+                AtomEnum::WM_TRANSIENT_FOR,
+                AtomEnum::WINDOW,
+                &[parent],
+            )
+            .map_err(Error::conn("ChangeProperty WM_TRANSIENT_FOR"))?;
+        }
+        let kind = match b.role {
+            Role::TopLevel => atoms._NET_WM_WINDOW_TYPE_NORMAL,
+            Role::Dialog { .. } => atoms._NET_WM_WINDOW_TYPE_DIALOG,
+            Role::Popup { kind, .. } => match kind {
+                PopupKind::Menu => atoms._NET_WM_WINDOW_TYPE_POPUP_MENU,
+                PopupKind::Dropdown => atoms._NET_WM_WINDOW_TYPE_DROPDOWN_MENU,
+                PopupKind::Tooltip => atoms._NET_WM_WINDOW_TYPE_TOOLTIP,
+            },
+        };
+        conn.change_property32(
+            PropMode::REPLACE,
+            id,
+            atoms._NET_WM_WINDOW_TYPE,
+            AtomEnum::ATOM,
+            &[kind],
+        )
+        .map_err(Error::conn("ChangeProperty _NET_WM_WINDOW_TYPE"))?;
         let mut hints = WmSizeHints::new();
         if let Some((mw, mh)) = b.min_size {
             hints.min_size = Some((mw as i32, mh as i32));
@@ -273,6 +386,11 @@ impl<C: Connection> Window<C> {
         .map_err(Error::reply("ChangeProperty WM_PROTOCOLS"))?;
         Ok(())
     }
+}
+
+/// A coordinate as the protocol's 16 bits, saturating (off-screen places are legal).
+fn clamp16(v: i32) -> i16 {
+    v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
 }
 
 /// `Xft.dpi` / 96, clamped to a sane range; 1.0 when unset or unreadable.

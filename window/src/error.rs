@@ -43,6 +43,19 @@ pub enum Error {
     /// The window was destroyed (by us or someone else); nothing more can be done.
     #[error("the window was destroyed")]
     Destroyed,
+    /// Waiting with a deadline, or waking the loop, failed (`poll(2)`, the wake-up
+    /// socket pair).
+    #[error("waiting for events: {0}")]
+    Wake(String),
+    /// The server refused a popup's grab (another client holds one, or the popup is not
+    /// viewable because its parent is not).
+    #[error("the server refused to grab the {what} for the popup: {status}")]
+    Grab {
+        /// `pointer` or `keyboard`.
+        what: &'static str,
+        /// The grab status the server answered.
+        status: String,
+    },
     /// Connecting to the X server failed.
     #[error("cannot connect to the X server")]
     Connect(#[from] ConnectError),

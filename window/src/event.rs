@@ -212,6 +212,14 @@ impl<C: Connection> Window<C> {
         self.process_inner(event, Some(sequence))
     }
 
+    /// Hands `event` to the attached store; whether it took it (its segment's
+    /// `ShmCompletion`, its server-side copy's exposures).
+    pub(crate) fn offer_to_store(&mut self, event: &Event, sequence: u64) -> bool {
+        self.store
+            .as_mut()
+            .is_some_and(|s| s.handle_event_at(event, sequence))
+    }
+
     fn process_inner(
         &mut self,
         event: Event,

@@ -45,6 +45,7 @@
 mod builder;
 mod context;
 mod cursor;
+mod display;
 mod error;
 mod event;
 mod handle;
@@ -56,14 +57,17 @@ mod wm;
 use std::sync::Arc;
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{AtomEnum, ConfigureWindowAux, ConnectionExt as _, PropMode};
+use x11rb::protocol::xproto::{
+    AtomEnum, ConfigureWindowAux, ConnectionExt as _, EventMask, GrabMode, GrabStatus, PropMode,
+};
 use x11rb::wrapper::ConnectionExt as _;
 use xbs::{BackingStore, Options, Region};
 use xbs_shm::RequestError as _;
 
-pub use builder::{WindowBuilder, MAX_SIZE};
+pub use builder::{PopupKind, WindowBuilder, MAX_SIZE};
 pub use context::{Context, ToolkitStore};
 pub use cursor::CursorSource;
+pub use display::{Display, Waker, WindowId};
 pub use error::Error;
 pub use event::{Key, WindowEvent};
 pub use surface::{Buffer, Rect, Surface};
@@ -99,6 +103,8 @@ pub struct Window<C: Connection> {
     cursors: Cursors,
     scale: f64,
     destroyed: bool,
+    /// A popup that takes the pointer and keyboard when mapped.
+    grab: bool,
 }
 
 impl Window<x11rb::rust_connection::RustConnection> {
@@ -165,13 +171,75 @@ impl<C: Connection> Window<C> {
         self.scale
     }
 
-    /// Shows the window.
+    /// Shows the window. A popup made with [`WindowBuilder::grab`] then takes the
+    /// pointer and the keyboard (one round trip each); a grab the server refuses is
+    /// [`Error::Grab`], with the popup left mapped.
     pub fn map(&self) -> Result<(), Error> {
         self.alive()?;
-        self.conn
-            .map_window(self.id)
-            .map_err(Error::conn("MapWindow"))?;
-        self.conn.flush().map_err(Error::conn("flush"))
+        let conn = &*self.conn;
+        conn.map_window(self.id).map_err(Error::conn("MapWindow"))?;
+        if !self.grab {
+            return conn.flush().map_err(Error::conn("flush"));
+        }
+        // An override-redirect window is viewable once the server has mapped it, which
+        // it does before it reads the grabs (if the parent shows).
+        let events = EventMask::BUTTON_PRESS
+            | EventMask::BUTTON_RELEASE
+            | EventMask::POINTER_MOTION
+            | EventMask::ENTER_WINDOW
+            | EventMask::LEAVE_WINDOW;
+        let pointer = conn
+            .grab_pointer(
+                false,
+                self.id,
+                events,
+                GrabMode::ASYNC,
+                GrabMode::ASYNC,
+                x11rb::NONE,
+                x11rb::NONE,
+                x11rb::CURRENT_TIME,
+            )
+            .map_err(Error::conn("GrabPointer"))?;
+        let keyboard = conn
+            .grab_keyboard(
+                false,
+                self.id,
+                x11rb::CURRENT_TIME,
+                GrabMode::ASYNC,
+                GrabMode::ASYNC,
+            )
+            .map_err(Error::conn("GrabKeyboard"))?;
+        let pointer = pointer.reply().map_err(Error::reply("GrabPointer"))?.status;
+        let keyboard = keyboard
+            .reply()
+            .map_err(Error::reply("GrabKeyboard"))?
+            .status;
+        for (what, status) in [("pointer", pointer), ("keyboard", keyboard)] {
+            if status != GrabStatus::SUCCESS {
+                return Err(Error::Grab {
+                    what,
+                    status: format!("{status:?}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Hides the window (and, for a grabbing popup, gives the grabs back) without
+    /// destroying it: a popup shown again with [`map`](Self::map) costs no new window,
+    /// store or segment.
+    pub fn unmap(&self) -> Result<(), Error> {
+        self.alive()?;
+        let conn = &*self.conn;
+        if self.grab {
+            conn.ungrab_pointer(x11rb::CURRENT_TIME)
+                .map_err(Error::conn("UngrabPointer"))?;
+            conn.ungrab_keyboard(x11rb::CURRENT_TIME)
+                .map_err(Error::conn("UngrabKeyboard"))?;
+        }
+        conn.unmap_window(self.id)
+            .map_err(Error::conn("UnmapWindow"))?;
+        conn.flush().map_err(Error::conn("flush"))
     }
 
     /// Asks for a new size (each 1..=[`MAX_SIZE`]), and resizes the attached store at once, so the app can

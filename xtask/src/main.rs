@@ -40,6 +40,7 @@ const MATRIX_TESTS: &[&str] = &[
     "store_inputs",
     "server_loss",
     "late_events",
+    "display",
 ];
 
 /// The servers of the matrix beside Xvfb, as `XBS_TEST_SERVER` names them.
