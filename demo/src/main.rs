@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod chart;
 mod compat;
+mod menu;
 mod paint;
 mod scene;
 mod screenshot;
@@ -22,8 +23,9 @@ use std::time::{Duration, Instant};
 use x11rb::protocol::xproto::ConnectionExt as _;
 use x11rb::rust_connection::RustConnection;
 use xbs::{Options, Rect, Region, Transport};
-use xbs_window::{Window, WindowEvent};
+use xbs_window::{Display, Window, WindowEvent, WindowId};
 
+use menu::{Item, Menu, Outcome};
 use scene::Scene;
 
 const WIDTH: u16 = 640;
@@ -87,12 +89,16 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
     if let Err(e) = xbs::enlarge_send_buffer(conn.stream(), xbs::SEND_BUFFER) {
         log::warn!("cannot enlarge the X socket's send buffer: {e}");
     }
-    let mut window = Window::builder()
-        .title("xbs demo — t: transport, space: pause, d: show damage, q: quit")
-        .size(WIDTH.into(), HEIGHT.into())
-        .min_size(320, 200)
-        .class("xbs-demo", "XbsDemo")
-        .build(Arc::new(conn), screen)?;
+    // One loop for the connection: the main window and, when open, the menu's.
+    let mut display = Display::new(Arc::new(conn), screen);
+    let main = display.window(
+        Window::builder()
+            .title("xbs demo — right click or m: menu, t: transport, space: pause, d: show damage, q: quit")
+            .size(WIDTH.into(), HEIGHT.into())
+            .min_size(320, 200)
+            .class("xbs-demo", "XbsDemo"),
+    )?;
+    let window = display.get_mut(main).ok_or("no window")?;
     window.attach_store(Options::default())?;
     window.map()?;
     let _ = window.set_cursor("default");
@@ -101,7 +107,7 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
 
     let (w, h) = window.size();
     let mut scene = Scene::new(w, h);
-    repaint_all(&mut window, &mut scene)?;
+    repaint_all(window, &mut scene)?;
 
     let started = Instant::now();
     let mut frames: u32 = 0;
@@ -115,29 +121,83 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
     let mut fps = 0.0;
     let mut rate = 0.0;
     let mut area_per_frame = 0u64;
+    let mut menu: Option<Menu> = None;
     loop {
-        while let Some(event) = window.poll_event()? {
+        while let Some((id, event)) = display.poll_event()? {
+            if let Some(m) = menu.as_mut().filter(|m| m.id == id) {
+                let chosen = match m.event(&mut display, event)? {
+                    Outcome::Open => continue,
+                    Outcome::Closed => None,
+                    Outcome::Chosen(item) => Some(item),
+                };
+                menu = None;
+                match chosen {
+                    Some(Item::Pause) => paused = !paused,
+                    Some(Item::Damage) => flash = true,
+                    Some(Item::Transport) => {
+                        let window = display.get_mut(main).ok_or("main window gone")?;
+                        switch_transport(window)?;
+                        repaint_all(window, &mut scene)?;
+                    }
+                    Some(Item::Quit) => return finish(&display, main, args, frames, started),
+                    None => {}
+                }
+                continue;
+            }
+            if id != main {
+                continue;
+            }
+            let mut open_at = None;
+            let window = display.get_mut(main).ok_or("main window gone")?;
             match event {
                 WindowEvent::CloseRequested | WindowEvent::Destroyed => {
-                    return finish(&window, args, frames, started)
+                    return finish(&display, main, args, frames, started)
                 }
                 WindowEvent::KeyPressed(key) => match key.keysym {
-                    0x71 | 0xff1b => return finish(&window, args, frames, started), // q, Escape
+                    0x71 | 0xff1b => return finish(&display, main, args, frames, started), // q, Escape
                     0x20 => paused = !paused,
                     0x64 => flash = true,
+                    0x6d => open_at = Some((40, 40)), // m
                     0x74 => {
-                        switch_transport(&mut window)?;
-                        repaint_all(&mut window, &mut scene)?;
+                        switch_transport(window)?;
+                        repaint_all(window, &mut scene)?;
                     }
                     _ => {}
                 },
+                WindowEvent::ButtonPressed { button: 3, x, y } => open_at = Some((x, y)),
                 WindowEvent::Resized { width, height } => {
                     scene.resize(width, height);
-                    repaint_all(&mut window, &mut scene)?;
+                    repaint_all(window, &mut scene)?;
                 }
                 _ => {}
             }
+            if let (Some((x, y)), None) = (open_at, &menu) {
+                match Menu::open(&mut display, main, x, y) {
+                    Ok(m) => menu = Some(m),
+                    Err(e) => println!("menu: not opened: {e}"),
+                }
+            }
         }
+        if headless && frames == 10 && menu.is_none() {
+            // The headless run goes through the menu once: opened, an item highlighted
+            // (damage only), its pixels read back, chosen, closed.
+            let mut m = Menu::open(&mut display, main, 60, 60)?;
+            m.set_hover(&mut display, Some(Menu::index(Item::Damage)))?;
+            if let Some(path) = &args.screenshot {
+                let path = path.with_extension("menu.png");
+                display.connection().get_input_focus()?.reply()?;
+                screenshot::save(&**display.connection(), m.id.raw(), &path)?;
+                println!("screenshot: {}", path.display());
+            }
+            let hovered = m.hover().unwrap_or("-");
+            if let Outcome::Chosen(Item::Damage) =
+                m.choose(&mut display, Menu::index(Item::Damage))?
+            {
+                flash = true;
+            }
+            println!("menu: opened, {hovered:?} highlighted, chosen, closed");
+        }
+        let window = display.get_mut(main).ok_or("main window gone")?;
         if paused && !headless {
             std::thread::sleep(Duration::from_millis(16));
             continue;
@@ -199,7 +259,7 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
             damaged_area = 0;
         }
         if args.frames.is_some_and(|n| frames >= n) {
-            return finish(&window, args, frames, started);
+            return finish(&display, main, args, frames, started);
         }
         if !headless {
             std::thread::sleep(Duration::from_millis(15));
@@ -240,11 +300,13 @@ fn switch_transport(window: &mut Window<RustConnection>) -> Result<(), Box<dyn E
 }
 
 fn finish(
-    window: &Window<RustConnection>,
+    display: &Display<RustConnection>,
+    main: WindowId,
     args: &args::Args,
     frames: u32,
     started: Instant,
 ) -> Result<(), Box<dyn Error>> {
+    let window = display.get(main).ok_or("main window gone")?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{frames} frames in {secs:.2} s ({:.0} fps)",

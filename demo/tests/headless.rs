@@ -51,6 +51,22 @@ fn headless_run_writes_a_screenshot_of_the_scene() {
         buf.chunks_exact(3).any(|p| p != first),
         "the screenshot is blank"
     );
+    // The menu, opened once on the way: its own window and store, read back with an
+    // item highlighted, then closed.
+    assert!(
+        stdout.contains("menu: opened, \"Show damage\" highlighted, chosen, closed"),
+        "{stdout}"
+    );
+    let decoder = png::Decoder::new(std::fs::File::open(dir.join("shot.menu.png")).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut menu = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut menu).unwrap();
+    assert_eq!((info.width, info.height), (140, 76));
+    let count = |rgb: [u8; 3]| menu.chunks_exact(3).filter(|p| *p == rgb).count();
+    // The highlighted row (136x18, less its text) and the others' background.
+    let (hover, background) = (count([0x46, 0x82, 0xb4]), count([0x30, 0x34, 0x40]));
+    assert!(hover > 1500 && hover < 136 * 18, "{hover} highlight pixels");
+    assert!(background > 4000, "{background} background pixels");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
