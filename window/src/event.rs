@@ -203,7 +203,7 @@ impl<C: Connection> Window<C> {
 
     /// Interprets one event with the sequence number x11rb reports for it
     /// (`poll_for_event_with_sequence`), so that the attached store repairs an Expose
-    /// only where no flush since has ([`BackingStore::expose_at`]).
+    /// only where no flush since has ([`BackingStore::expose_at`](xbs::BackingStore::expose_at)).
     pub fn process_with_sequence(
         &mut self,
         event: Event,

@@ -12,6 +12,10 @@
 //!   with keysyms, focus. The attached store gets its own events (`ShmCompletion`, ...)
 //!   without the app seeing them, resizes with the window and repairs Expose from its
 //!   retained pixels.
+//! - Many windows on one connection: [`Display`] reads every event once and routes it
+//!   to its window and store; [`WindowBuilder::popup`] (menus, drop-downs, tooltips,
+//!   with an optional grab) and [`WindowBuilder::dialog`]; waiting with a deadline
+//!   ([`Display::wait_event_timeout`]) and a [`Waker`] for other threads.
 //! - Themed cursors by name ([`Window::set_cursor`]), cached, with the core cursor font
 //!   as the fallback; a HiDPI [`Window::scale_factor`] from `Xft.dpi`.
 //! - raw-window-handle 0.6, so softbuffer or wgpu can draw into an xbs window.
