@@ -141,6 +141,18 @@ fn pump(display: &mut Disp) -> Vec<(WindowId, WindowEvent)> {
     seen
 }
 
+/// [`pump`], printing the server's log if it went away.
+fn pump_or_log(display: &mut Disp, server: &XServer) {
+    let alive = display
+        .connection()
+        .get_input_focus()
+        .map(|c| c.reply().is_ok());
+    if !alive.unwrap_or(false) {
+        panic!("the server went away:\n{}", server.log_tail());
+    }
+    pump(display);
+}
+
 fn map_and_wait(display: &mut Disp, id: WindowId) {
     display.get(id).unwrap().map().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -266,7 +278,17 @@ fn three_windows_on_one_connection_stay_pixel_exact() {
     // repaired through the loop, and nothing of the popup is left on the server.
     display.close(popup.id).unwrap();
     assert!(display.get(popup.id).is_none());
-    pump(&mut display);
+    let events = pump(&mut display);
+    assert!(
+        events.iter().all(|(id, _)| *id != popup.id),
+        "an event of the closed popup: {events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|(id, e)| *id == main.id && matches!(e, WindowEvent::Expose(_))),
+        "the main window exposed where the popup was"
+    );
     main.check(&display, &Region::new(), "main, the popup closed");
     let after = Snapshot::take(&**display.connection());
     assert_eq!(
@@ -317,18 +339,39 @@ fn popups_opened_and_closed_leave_nothing_behind() {
     let id = open(&mut display);
     show(&mut display, id, 1);
     display.close(id).unwrap();
-    pump(&mut display);
+    pump_or_log(&mut display, &server);
     let baseline = Snapshot::take(&**display.connection());
 
     let n = 200;
+    // Xwayland 22.1 dies ("request could not be marshaled: can't send file
+    // descriptor") when weston, starved on 2 busy cores, reads the buffers of windows
+    // mapped at full speed too slowly (as in the bench's resize storm): there each
+    // popup waits 10 ms, as no user opens menus faster. Its cost is then not measured.
+    let xwayland = server.kind() == xbs_tests::ServerKind::Xwayland;
+    if xwayland {
+        eprintln!("xwayland: 10 ms between popups (its fatal fd-marshalling error)");
+    }
+    let breathe = || {
+        if xwayland {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
     let t = Instant::now();
     for i in 0..n {
+        let alive = display
+            .connection()
+            .get_input_focus()
+            .map(|c| c.reply().is_ok());
+        if !alive.unwrap_or(false) {
+            panic!("popup {i}: the server went away:\n{}", server.log_tail());
+        }
         let id = open(&mut display);
         show(&mut display, id, i);
-        pump(&mut display);
+        pump_or_log(&mut display, &server);
         display.close(id).unwrap();
+        breathe();
     }
-    pump(&mut display);
+    pump_or_log(&mut display, &server);
     let fresh = t.elapsed() / n;
     let after = Snapshot::take(&**display.connection());
     assert_eq!(after, baseline, "after {n} popups");
@@ -337,17 +380,27 @@ fn popups_opened_and_closed_leave_nothing_behind() {
     let id = open(&mut display);
     let t = Instant::now();
     for i in 0..n {
+        let alive = display
+            .connection()
+            .get_input_focus()
+            .map(|c| c.reply().is_ok());
+        if !alive.unwrap_or(false) {
+            panic!("reuse {i}: the server went away:\n{}", server.log_tail());
+        }
         display.get(id).unwrap().map().unwrap();
         show(&mut display, id, i);
-        pump(&mut display);
+        pump_or_log(&mut display, &server);
         display.get(id).unwrap().unmap().unwrap();
+        breathe();
     }
-    pump(&mut display);
+    pump_or_log(&mut display, &server);
     let reused = t.elapsed() / n;
     display.close(id).unwrap();
-    pump(&mut display);
+    pump_or_log(&mut display, &server);
     assert_eq!(Snapshot::take(&**display.connection()), baseline);
-    eprintln!("a popup (120x80, shown and closed): {fresh:?} made fresh, {reused:?} reused");
+    if !xwayland {
+        eprintln!("a popup (120x80, shown and closed): {fresh:?} made fresh, {reused:?} reused");
+    }
 }
 
 #[test]

@@ -610,6 +610,12 @@ impl XServer {
         x11rb::connect(Some(&self.display_name()))
     }
 
+    /// The last 4,000 bytes of the server's log (weston's too, for Xwayland): what to
+    /// print when the server went away in a test.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log_path())
+    }
+
     /// The X server's process id (for tests that stop it mid-flight): the server
     /// itself, also where a compositor started it (weston's Xwayland).
     pub fn pid(&self) -> Option<u32> {
