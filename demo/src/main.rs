@@ -122,8 +122,30 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
     let mut rate = 0.0;
     let mut area_per_frame = 0u64;
     let mut menu: Option<Menu> = None;
+    let mut waiting_frame = false;
+    let mut frame_interval = Duration::ZERO;
     loop {
-        while let Some((id, event)) = display.poll_event()? {
+        // On a desktop the display paces the demo: after each frame it waits for the
+        // next vblank (Present's frame clock, a timer where there is none), handling
+        // events meanwhile. Headless it runs as fast as the server takes frames.
+        loop {
+            let next = if waiting_frame {
+                display.wait_event_timeout(Duration::from_millis(250))?
+            } else {
+                display.poll_event()?
+            };
+            let Some((id, event)) = next else {
+                // Nothing queued (or no frame for 250 ms: paint anyway).
+                waiting_frame = false;
+                break;
+            };
+            if let WindowEvent::Frame { interval, .. } = event {
+                if id == main {
+                    frame_interval = interval;
+                    waiting_frame = false;
+                }
+                continue;
+            }
             if let Some(m) = menu.as_mut().filter(|m| m.id == id) {
                 let chosen = match m.event(&mut display, event)? {
                     Outcome::Open => continue,
@@ -199,7 +221,8 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
         }
         let window = display.get_mut(main).ok_or("main window gone")?;
         if paused && !headless {
-            std::thread::sleep(Duration::from_millis(16));
+            // Paused: no frames asked for; the loop above wakes for events only.
+            waiting_frame = true;
             continue;
         }
 
@@ -223,7 +246,12 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
         // The overlay: redrawn only when its text changes.
         let lines = [
             format!("xbs demo  {}", store.transport().name()),
-            format!("{fps:>7.1} fps"),
+            if frame_interval.is_zero() {
+                format!("{fps:>7.1} fps")
+            } else {
+                let ms = frame_interval.as_secs_f64() * 1e3;
+                format!("{fps:>7.1} fps  vblank {ms:.2} ms")
+            },
             format!("{:>7.2} MB/s uploaded", rate / 1e6),
             format!("{area_per_frame:>7} px damaged/frame"),
         ];
@@ -262,7 +290,11 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
             return finish(&display, main, args, frames, started);
         }
         if !headless {
-            std::thread::sleep(Duration::from_millis(15));
+            display
+                .get_mut(main)
+                .ok_or("main window gone")?
+                .request_frame()?;
+            waiting_frame = true;
         }
     }
 }

@@ -287,6 +287,7 @@ impl<C: Connection> Window<C> {
             scale,
             destroyed: false,
             grab: b.grab && matches!(b.role, Role::Popup { .. }),
+            clock: Default::default(),
         };
         window.set_properties(&b)?;
         Ok(window)

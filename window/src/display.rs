@@ -179,6 +179,12 @@ impl<C: Connection> Display<C> {
 
     /// The next event for an open window if one is queued, without blocking.
     pub fn poll_event(&mut self) -> Result<Option<(WindowId, WindowEvent)>, Error> {
+        let now = Instant::now();
+        for (&id, window) in &mut self.windows {
+            if let Some(frame) = window.fire_frame(now) {
+                return Ok(Some((WindowId(id), frame)));
+            }
+        }
         loop {
             let Some((event, seq)) = self
                 .conn
@@ -189,32 +195,6 @@ impl<C: Connection> Display<C> {
             };
             if let Some(e) = self.process(event, seq)? {
                 return Ok(Some(e));
-            }
-        }
-    }
-
-    /// The next event for an open window, blocking until there is one.
-    pub fn wait_event(&mut self) -> Result<(WindowId, WindowEvent), Error> {
-        loop {
-            let (event, seq) = self
-                .conn
-                .wait_for_event_with_sequence()
-                .map_err(Error::conn("wait"))?;
-            if let Some(e) = self.process(event, seq)? {
-                return Ok(e);
-            }
-        }
-    }
-
-    /// Calls `f` with each event until it returns `false` (or an error comes).
-    pub fn run(
-        &mut self,
-        mut f: impl FnMut(&mut Self, WindowId, WindowEvent) -> Result<bool, Error>,
-    ) -> Result<(), Error> {
-        loop {
-            let (id, event) = self.wait_event()?;
-            if !f(self, id, event)? {
-                return Ok(());
             }
         }
     }
@@ -284,13 +264,17 @@ impl<C: Connection + ConnectionFd> Display<C> {
             }
             // Requests still buffered may be what the answer waits for.
             self.conn.flush().map_err(Error::conn("flush"))?;
+            let now = Instant::now();
             let left = match deadline {
-                Some(d) => d.saturating_duration_since(Instant::now()),
+                Some(d) => d.saturating_duration_since(now),
                 None => Duration::MAX,
             };
             if left.is_zero() {
                 return Ok(None);
             }
+            // A timer standing in for Present may be due first.
+            let timer = self.windows.values().filter_map(|w| w.frame_due()).min();
+            let left = timer.map_or(left, |t| left.min(t.saturating_duration_since(now)));
             // Whole milliseconds, rounded up (a wait never ends early); at most ~24 days.
             let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
             let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
@@ -313,9 +297,32 @@ impl<C: Connection + ConnectionFd> Display<C> {
                 self.drain_wakes()?;
                 return Ok(None);
             }
-            if ready == 0 && deadline.is_some() {
+            if ready == 0 && timer.is_none() && deadline.is_some() {
                 // One last look: the deadline has passed.
                 return self.poll_event();
+            }
+        }
+    }
+
+    /// The next event for an open window, blocking until there is one (frames of a
+    /// timer standing in for Present included; a [`Waker`]'s wake is not an event).
+    pub fn wait_event(&mut self) -> Result<(WindowId, WindowEvent), Error> {
+        loop {
+            if let Some(e) = self.wait_event_timeout(Duration::MAX)? {
+                return Ok(e);
+            }
+        }
+    }
+
+    /// Calls `f` with each event until it returns `false` (or an error comes).
+    pub fn run(
+        &mut self,
+        mut f: impl FnMut(&mut Self, WindowId, WindowEvent) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        loop {
+            let (id, event) = self.wait_event()?;
+            if !f(self, id, event)? {
+                return Ok(());
             }
         }
     }
@@ -375,6 +382,8 @@ fn addressee(event: &Event) -> Option<u32> {
         Event::GraphicsExposure(e) => e.drawable,
         Event::NoExposure(e) => e.drawable,
         Event::ShmCompletion(e) => e.drawable,
+        Event::PresentCompleteNotify(e) => e.window,
+        Event::PresentIdleNotify(e) => e.window,
         _ => return None,
     })
 }

@@ -66,6 +66,19 @@ pub enum WindowEvent {
     KeyReleased(Key),
     /// The window gained (`true`) or lost keyboard focus.
     Focus(bool),
+    /// The display's next vblank, asked for with [`Window::request_frame`]: paint the
+    /// next frame now (and ask for the one after). `msc` counts vblanks, `ust` is when
+    /// this one happened (the server's clock, µs; the timer's own count where the
+    /// server has no Present), `interval` the measured time between vblanks (the
+    /// median of the last 16).
+    Frame {
+        /// The vblank's number (Present's MSC).
+        msc: u64,
+        /// When it happened.
+        ust: std::time::Duration,
+        /// The time between vblanks.
+        interval: std::time::Duration,
+    },
     /// The window was destroyed; the window can no longer be used.
     Destroyed,
     /// Any other event on the connection (for other windows, or not interpreted here).
@@ -166,6 +179,9 @@ impl AskedSizes {
 impl<C: Connection> Window<C> {
     /// The next event if one is queued, without blocking.
     pub fn poll_event(&mut self) -> Result<Option<WindowEvent>, Error> {
+        if let Some(frame) = self.clock.fire(std::time::Instant::now()) {
+            return Ok(Some(frame));
+        }
         loop {
             let Some((event, seq)) = self
                 .conn
@@ -180,7 +196,9 @@ impl<C: Connection> Window<C> {
         }
     }
 
-    /// The next event, blocking until there is one.
+    /// The next event, blocking until there is one. (Frames of the timer that stands
+    /// in for Present come through [`poll_event`](Self::poll_event) and
+    /// [`Display`](crate::Display)'s waits, not here.)
     pub fn wait_event(&mut self) -> Result<WindowEvent, Error> {
         loop {
             let (event, seq) = self
@@ -315,6 +333,10 @@ impl<C: Connection> Window<C> {
                 self.keymap = Keymap::load(&*self.conn)?;
                 return Ok(None);
             }
+            Event::PresentCompleteNotify(e) if e.window == me => match self.clock.completed(&e) {
+                Some(frame) => frame,
+                None => return Ok(None),
+            },
             Event::DestroyNotify(e) if e.window == me => {
                 self.destroyed = true;
                 // Its pixels have nowhere to go; the store's own resources stay valid

@@ -52,6 +52,7 @@ mod cursor;
 mod display;
 mod error;
 mod event;
+mod frame_clock;
 mod handle;
 mod keymap;
 mod surface;
@@ -71,15 +72,17 @@ use xbs_shm::RequestError as _;
 pub use builder::{PopupKind, WindowBuilder, MAX_SIZE};
 pub use context::{Context, ToolkitStore};
 pub use cursor::CursorSource;
-pub use display::{Display, Waker, WindowId};
+pub use display::{ConnectionFd, Display, Waker, WindowId};
 pub use error::Error;
 pub use event::{Key, WindowEvent};
+pub use frame_clock::FrameSource;
 pub use surface::{Buffer, Rect, Surface};
 pub use toolkit_connection::ToolkitConnection;
 
 use builder::{check_nul, check_size};
 use cursor::Cursors;
 use event::{AskedSizes, ExposeSeries};
+use frame_clock::FrameClock;
 use keymap::Keymap;
 use wm::{Atoms, SyncCounter};
 
@@ -109,6 +112,7 @@ pub struct Window<C: Connection> {
     destroyed: bool,
     /// A popup that takes the pointer and keyboard when mapped.
     grab: bool,
+    clock: FrameClock,
 }
 
 impl Window<x11rb::rust_connection::RustConnection> {
@@ -227,6 +231,34 @@ impl<C: Connection> Window<C> {
             }
         }
         Ok(())
+    }
+
+    /// Asks for one [`WindowEvent::Frame`] at the display's next vblank (Present's
+    /// `PresentNotifyMSC`; a timer at the refresh rate where the server has no
+    /// Present). Asking again before it came changes nothing: one frame comes.
+    pub fn request_frame(&mut self) -> Result<(), Error> {
+        self.alive()?;
+        self.clock.request(&*self.conn, self.id)
+    }
+
+    /// Where frames come from, once one was asked for.
+    pub fn frame_source(&self) -> Option<FrameSource> {
+        self.clock.source()
+    }
+
+    /// Frames delivered so far.
+    pub fn frames(&self) -> u64 {
+        self.clock.frames
+    }
+
+    /// The timer's next frame, when it stands in for Present and one was asked for.
+    pub(crate) fn frame_due(&self) -> Option<std::time::Instant> {
+        self.clock.due()
+    }
+
+    /// The timer's frame if it is due.
+    pub(crate) fn fire_frame(&mut self, now: std::time::Instant) -> Option<WindowEvent> {
+        self.clock.fire(now)
     }
 
     /// Hides the window (and, for a grabbing popup, gives the grabs back) without

@@ -41,6 +41,7 @@ const MATRIX_TESTS: &[&str] = &[
     "server_loss",
     "late_events",
     "display",
+    "frame_clock",
 ];
 
 /// The servers of the matrix beside Xvfb, as `XBS_TEST_SERVER` names them.

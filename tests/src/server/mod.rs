@@ -157,6 +157,8 @@ pub struct Builder {
     tcp: bool,
     private_ipc: bool,
     bgr: bool,
+    present: bool,
+    fake_fps: Option<u32>,
 }
 
 impl Default for Builder {
@@ -172,6 +174,8 @@ impl Default for Builder {
             tcp: false,
             private_ipc: false,
             bgr: false,
+            present: true,
+            fake_fps: None,
         }
     }
 }
@@ -223,6 +227,18 @@ impl Builder {
         self
     }
 
+    /// Start the server without the Present extension (`-extension Present`).
+    pub fn without_present(mut self) -> Self {
+        self.present = false;
+        self
+    }
+
+    /// Xvfb's fake vblank rate (`-fakescreenfps N`): the rate of its Present clock.
+    pub fn fake_screen_fps(mut self, fps: u32) -> Self {
+        self.fake_fps = Some(fps);
+        self
+    }
+
     /// The kind of server this builds.
     pub fn server_kind(&self) -> ServerKind {
         self.kind
@@ -251,6 +267,11 @@ impl Builder {
                 "a private IPC namespace",
             ),
             (self.bgr && !supports.bgr, "a BGR visual"),
+            (!self.present && !supports.present_off, "Present off"),
+            (
+                self.fake_fps.is_some() && !supports.fake_fps,
+                "-fakescreenfps",
+            ),
         ];
         match refused.into_iter().find(|(asked, _)| *asked) {
             Some((_, option)) => Err(self.refuse(option)),
@@ -270,6 +291,9 @@ impl Builder {
         if !self.shm {
             cmd.args(["-extension", "MIT-SHM"]);
         }
+        if !self.present {
+            cmd.args(["-extension", "Present"]);
+        }
     }
 }
 
@@ -280,6 +304,8 @@ struct Supports {
     tcp: bool,
     private_ipc: bool,
     bgr: bool,
+    present_off: bool,
+    fake_fps: bool,
 }
 
 /// What a kind's launcher starts: the command, and how the display is learnt.

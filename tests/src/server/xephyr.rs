@@ -9,6 +9,8 @@ const SUPPORTS: Supports = Supports {
     tcp: true,
     private_ipc: true,
     bgr: false,
+    present_off: true,
+    fake_fps: false,
 };
 
 pub(super) fn launch(c: &Builder) -> Result<Launch, StartError> {

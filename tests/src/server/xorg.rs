@@ -12,6 +12,8 @@ const SUPPORTS: Supports = Supports {
     tcp: true,
     private_ipc: true,
     bgr: false,
+    present_off: true,
+    fake_fps: false,
 };
 
 /// A modeline of `w`×`h` with ordinary (not reduced) blanking, at 60 Hz or as fast as

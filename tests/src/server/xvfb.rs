@@ -8,6 +8,8 @@ const SUPPORTS: Supports = Supports {
     tcp: true,
     private_ipc: true,
     bgr: false,
+    present_off: true,
+    fake_fps: true,
 };
 
 pub(super) fn launch(c: &Builder) -> Result<Launch, StartError> {
@@ -18,6 +20,9 @@ pub(super) fn launch(c: &Builder) -> Result<Launch, StartError> {
         .arg("0")
         .arg(format!("{}x{}x{}", c.width, c.height, c.depth))
         .args(["-noreset", "-nolock"]);
+    if let Some(fps) = c.fake_fps {
+        cmd.arg("-fakescreenfps").arg(fps.to_string());
+    }
     c.common_args(&mut cmd);
     Ok(Launch {
         command: cmd,

@@ -10,6 +10,8 @@ const SUPPORTS: Supports = Supports {
     tcp: true,
     private_ipc: true,
     bgr: true,
+    present_off: true,
+    fake_fps: false,
 };
 
 pub(super) fn launch(c: &Builder) -> Result<Launch, StartError> {

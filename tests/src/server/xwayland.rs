@@ -15,6 +15,8 @@ const SUPPORTS: Supports = Supports {
     tcp: false,
     private_ipc: false,
     bgr: false,
+    present_off: false,
+    fake_fps: false,
 };
 
 pub(super) fn launch(c: &Builder, dir: &Path) -> Result<Launch, StartError> {
