@@ -27,6 +27,9 @@ pub(crate) struct Buffer<C: Connection> {
     /// The `GetInputFocus` sent after the last flush from this memory, whose reply is
     /// not read yet.
     marker: Marker<C>,
+    /// The idle fence of the last present of this memory (Present reads it at the
+    /// vblank, not when it reads the request), while it may not have triggered.
+    fence: Option<u32>,
 }
 
 impl<C: Connection> Buffer<C> {
@@ -36,6 +39,7 @@ impl<C: Connection> Buffer<C> {
             busy: Rects::default(),
             completion_seq: None,
             marker: Marker::new(conn),
+            fence: None,
         }
     }
 
@@ -53,6 +57,31 @@ impl<C: Connection> Buffer<C> {
     /// reply to the marker sent after the last flush (usually here already), or else
     /// one round trip.
     pub(crate) fn wait(&mut self, conn: &C) -> Result<(), Error> {
+        if let Some(fence) = self.fence.take() {
+            // The present triggers its idle fence without waking a `SyncAwaitFence`
+            // (the X server's `present_fence_set_triggered` only sets the flag), so
+            // ask until it says so: a round trip each half millisecond, only while the
+            // display has both buffers. Then reset it for the next present.
+            use x11rb::protocol::sync::ConnectionExt as _;
+            loop {
+                let triggered = conn
+                    .sync_query_fence(fence)
+                    .map_err(Error::conn("QueryFence"))?
+                    .reply()
+                    .map_err(Error::reply("QueryFence"))?
+                    .triggered;
+                if triggered {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(500));
+            }
+            conn.sync_reset_fence(fence)
+                .map_err(Error::conn("ResetFence"))?;
+            self.marker.discard();
+            self.busy.clear();
+            self.completion_seq = None;
+            return Ok(());
+        }
         if let Some(seq) = self.marker.seq.take() {
             conn.wait_for_reply(seq)
                 .map_err(Error::conn("GetInputFocus"))?;
@@ -85,6 +114,21 @@ impl<C: Connection> Buffer<C> {
         let seq = request::get_input_focus(conn).map_err(Error::conn("GetInputFocus"))?;
         self.marker.seq = Some(seq);
         Ok(())
+    }
+
+    /// Records a present of this memory: all of `image` may be read (a flip shows the
+    /// whole pixmap) until `fence` triggers.
+    pub(crate) fn presented(&mut self, fence: u32, image: Rect) {
+        self.busy.clear();
+        self.busy.add(&[image]);
+        self.fence = Some(fence);
+        self.completion_seq = None;
+        self.marker.discard();
+    }
+
+    /// Whether a present of this memory may still be in flight.
+    pub(crate) fn presenting(&self) -> bool {
+        self.fence.is_some()
     }
 
     /// Takes a `ShmCompletion` for this memory's segment (returns false for another

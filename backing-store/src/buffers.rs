@@ -45,13 +45,22 @@ pub(crate) struct Buffers<C: Connection> {
     credit: u64,
     conn: Arc<C>,
     counts: Counts,
+    /// How the server attaches the segments made here (the front's own).
+    access: xbs_shm::Access,
 }
 
 impl<C: Connection> Buffers<C> {
     /// One buffer over `memory`; `retains` when the app paints into it (not staging),
     /// `single` to never make a second one.
-    pub(crate) fn new(memory: Memory<C>, conn: &Arc<C>, retains: bool, single: bool) -> Self {
+    pub(crate) fn new(
+        memory: Memory<C>,
+        conn: &Arc<C>,
+        retains: bool,
+        single: bool,
+        access: xbs_shm::Access,
+    ) -> Self {
         Buffers {
+            access,
             front: Buffer::new(memory, conn),
             spare: None,
             stale: Rects::default(),
@@ -77,6 +86,15 @@ impl<C: Connection> Buffers<C> {
 
     pub(crate) fn counts(&self) -> Counts {
         self.counts
+    }
+
+    /// The shared segments of the buffers.
+    pub(crate) fn segments(&self) -> Vec<u32> {
+        [Some(&self.front), self.spare.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.memory.segment())
+            .collect()
     }
 
     /// Shared segments held: 0 on put-image, else 1 or 2.
@@ -201,7 +219,7 @@ impl<C: Connection> Buffers<C> {
         }
         let transport = self.transport();
         let len = self.front.memory.capacity();
-        match Memory::create(&self.conn, transport, len) {
+        match Memory::create(&self.conn, transport, len, self.access) {
             Ok(memory) => {
                 self.counts.spares += 1;
                 self.spare = Some(Buffer::new(memory, &self.conn));

@@ -42,6 +42,7 @@ const MATRIX_TESTS: &[&str] = &[
     "late_events",
     "display",
     "frame_clock",
+    "present",
 ];
 
 /// The servers of the matrix beside Xvfb, as `XBS_TEST_SERVER` names them.

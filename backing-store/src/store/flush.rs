@@ -63,6 +63,38 @@ impl<C: Connection> BackingStore<C> {
             let sent = Region::from_rects(rects.iter().copied());
             canvas.unblank(&sent);
         }
+        if let Some(presenter) = &mut self.presenter {
+            if let Some(seg) = canvas.buffers.front().memory.segment() {
+                let image = canvas.geometry.rect();
+                // A flip shows the whole pixmap: no pixel of it may read as garbage.
+                if !canvas.blank.is_empty() {
+                    canvas.unblank(&Region::from(image));
+                }
+                if canvas.buffers.front().presenting() {
+                    // Its last present may not be done yet: one fence a present.
+                    canvas.buffers.wait_front()?;
+                }
+                rects.clear();
+                rects.extend(clip.rects());
+                match presenter.present(seg, &canvas.geometry, rects, &mut self.stats) {
+                    Ok(fence) => {
+                        canvas.buffers.front_mut().presented(fence, image);
+                        let bpp = canvas.geometry.target(0, 0).bytes_per_pixel as u64;
+                        self.stats.bytes_uploaded += clip.area() * bpp;
+                        self.stats.flushes += 1;
+                        self.pace.flushed()?;
+                        return self.conn.flush().map_err(Error::conn("flush"));
+                    }
+                    Err(e) if e.is_connection_lost() => return Err(e),
+                    Err(e) => {
+                        log::warn!("presenting failed ({e}); flushes upload at once from now");
+                        self.presenter = None;
+                        rects.clear();
+                        clip.coalesced(slack, rects);
+                    }
+                }
+            }
+        }
         if let Some(conversion) = &canvas.conversion {
             // Converting overwrites staging memory the server may still be reading.
             canvas

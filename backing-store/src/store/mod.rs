@@ -20,6 +20,7 @@ mod history;
 mod options;
 mod pace;
 mod paint;
+mod present;
 mod resize;
 mod scroll;
 
@@ -42,12 +43,13 @@ use expose::Shown;
 use history::History;
 use pace::Pace;
 use paint::Canvas;
+use present::Presenter;
 use resize::Shrink;
 use scroll::ScrollPlan;
 use xbs_shm::RequestError as _;
 
 pub(crate) use flush::COALESCE_SLACK;
-pub use options::{Events, Layout, Options, Stats};
+pub use options::{Events, Layout, Options, PresentMode, Stats};
 pub use resize::SHRINK_AFTER;
 #[cfg(fuzzing)]
 pub(crate) use scroll::{move_pixels, scroll_plan};
@@ -143,7 +145,9 @@ pub(crate) use scroll::{move_pixels, scroll_plan};
 /// [`Error::ConnectionLost`] at once, and dropping the store releases what this
 /// process holds.
 pub struct BackingStore<C: Connection> {
-    // Drop order: the memory (detaches the segments), the pixmap, then the GCs.
+    // Drop order: the presents' pixmaps and fences, the memory (detaches the
+    // segments), the pixmap, then the GCs.
+    presenter: Option<Presenter<C>>,
     canvas: Canvas<C>,
     server_copy: Option<ServerCopy<C>>,
     gcs: Gcs<C>,
@@ -200,6 +204,14 @@ impl<C: Connection> BackingStore<C> {
         let conversion = Conversion::of(&geometry.format, len.image)?;
         let caps = xbs_shm::probe(&*conn)?;
         let mut transports = Choice::new(caps, options.transport)?;
+        // A shared pixmap over a segment needs it attached read-write (the server
+        // answers BadAccess otherwise): the one case where the server must be able to
+        // write (SECURITY.md S12). It never does unless a client draws into the pixmap.
+        let access = match options.present {
+            PresentMode::Off => xbs_shm::Access::ReadOnly,
+            _ => xbs_shm::Access::ReadWrite,
+        };
+        transports.access = access;
         let gcs = Gcs::new(&conn, window, events.reach_the_store())?;
         let composited = crate::compositor::composited(&*conn, window)?;
         let mut stats = Stats::new(Transport::PutImage);
@@ -217,10 +229,36 @@ impl<C: Connection> BackingStore<C> {
         } else {
             None
         };
+        let presenter = match options.present {
+            PresentMode::Off => None,
+            mode => {
+                let why_not = if conversion.is_some() {
+                    Some("the pixels are converted on upload".to_string())
+                } else if server_copy.is_some() {
+                    Some("a server-side copy is kept".to_string())
+                } else if memory.segment().is_none() {
+                    Some("the transport is put-image".to_string())
+                } else {
+                    None
+                };
+                let made = match why_not {
+                    Some(why) => Err(why),
+                    None => Presenter::new(&conn, window, mode, events.reach_the_store())?,
+                };
+                match made {
+                    Ok(p) => Some(p),
+                    Err(why) => {
+                        log::warn!("presenting {mode:?} is off: {why}; flushes upload at once");
+                        None
+                    }
+                }
+            }
+        };
         let retains = conversion.is_none();
-        let buffers = Buffers::new(memory, &conn, retains, options.single_buffer);
+        let buffers = Buffers::new(memory, &conn, retains, options.single_buffer, access);
         let pace = Pace::new(&conn);
         Ok(BackingStore {
+            presenter,
             canvas: Canvas {
                 buffers,
                 conversion,
@@ -316,6 +354,10 @@ impl<C: Connection> BackingStore<C> {
         s.segments_alive = buffers.segments_alive();
         s.server_copy = self.server_copy.is_some();
         s.scrolls_remembered = self.history.len();
+        s.present = self
+            .presenter
+            .as_ref()
+            .map_or(PresentMode::Off, |p| p.mode());
         s
     }
 
@@ -410,6 +452,10 @@ impl<C: Connection> BackingStore<C> {
     pub fn handle_event_at(&mut self, event: &Event, sequence: u64) -> bool {
         match event {
             Event::ShmCompletion(e) => self.canvas.buffers.completed(e),
+            Event::PresentCompleteNotify(e) => match &mut self.presenter {
+                Some(p) => p.completed(e, &mut self.stats),
+                None => false,
+            },
             Event::GraphicsExposure(e) if e.drawable == self.window => {
                 let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
                 // Wrong since its scroll: repaired where the scrolls since moved it.
@@ -445,14 +491,20 @@ impl<C: Connection> BackingStore<C> {
             return Err(Error::ConnectionLost { request });
         }
         let BackingStore {
-            canvas,
+            mut canvas,
             server_copy,
             gcs,
+            presenter,
             ..
         } = self;
+        let presents = match presenter {
+            // Nothing may be presented from a segment about to go.
+            Some(p) => canvas.buffers.wait_all().and_then(|()| p.release()),
+            None => Ok(()),
+        };
         let detached = canvas.buffers.close();
         let pixmap = server_copy.map_or(Ok(()), |c| c.pixmap.release());
-        detached.and(pixmap).and(gcs.release())
+        presents.and(detached).and(pixmap).and(gcs.release())
     }
 }
 

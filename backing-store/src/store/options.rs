@@ -52,6 +52,30 @@ pub struct Options {
     /// How the app's pixels are laid out in memory (see [`Layout`]). Default: 32-bit
     /// words, what the server takes without conversion on 24/32-bit visuals.
     pub layout: Layout,
+    /// How flushes reach the window (see [`PresentMode`]). Default: `Off`, uploads
+    /// with `ShmPutImage`/`PutImage` as soon as they are sent.
+    pub present: PresentMode,
+}
+
+/// How a flush reaches the window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PresentMode {
+    /// `ShmPutImage` (or `PutImage`): the server copies the pixels when it reads the
+    /// request, whenever that is relative to the display's refresh.
+    #[default]
+    Off,
+    /// The Present extension at the next vblank, tear-free: a flush presents an
+    /// MIT-SHM pixmap made over the buffer (`PresentPixmap`, the flushed region as its
+    /// update region). The server reads the buffer then, so a buffer stays in flight
+    /// until it is idle again (an XSync fence the present triggers), and the store
+    /// paints into its other buffer meanwhile. Needs shm with shared pixmaps, the
+    /// native layout and no server-side copy; where any is missing the store warns
+    /// once and works as with `Off` ([`Stats::present`] says which it does).
+    Vsync,
+    /// As `Vsync`, but presented at once (`PresentOptionAsync`): no wait for the
+    /// vblank, tearing allowed.
+    Immediate,
 }
 
 /// How the app's pixels are laid out in the image it paints.
@@ -129,6 +153,12 @@ impl Options {
         self
     }
 
+    /// Presents flushes through the Present extension (see [`PresentMode`]).
+    pub fn present(mut self, mode: PresentMode) -> Options {
+        self.present = mode;
+        self
+    }
+
     /// Says who reads the connection's events (see [`Events`]).
     pub fn events(mut self, events: Events) -> Options {
         self.events = Some(events);
@@ -167,6 +197,19 @@ pub struct Stats {
     /// Scrolls remembered because their exposure events have not been handed over
     /// yet (at most 64; older ones are repaired by their areas).
     pub scrolls_remembered: usize,
+    /// How flushes reach the window now ([`Options::present`], or `Off` where it could
+    /// not be had).
+    pub present: PresentMode,
+    /// `PresentPixmap` requests sent.
+    pub presents: u64,
+    /// Presents the server said it completed by copying, by flipping (the pixmap shown
+    /// as it is), and skipped (a later one replaced it before its vblank). Counted
+    /// where the store's events reach it ([`Events::Handed`], [`Events::Own`]).
+    pub present_copies: u64,
+    /// See [`Stats::present_copies`].
+    pub present_flips: u64,
+    /// See [`Stats::present_copies`].
+    pub present_skips: u64,
 }
 
 impl Stats {
@@ -185,6 +228,11 @@ impl Stats {
             fallbacks: 0,
             server_copy: false,
             scrolls_remembered: 0,
+            present: PresentMode::Off,
+            presents: 0,
+            present_copies: 0,
+            present_flips: 0,
+            present_skips: 0,
         }
     }
 }

@@ -118,7 +118,9 @@ impl<C: Connection> BackingStore<C> {
         // where the server may still be reading that, out of it into the other buffer;
         // into fresh memory, now, before the old memory goes.
         let mut across = false;
-        if fresh_memory.is_some() {
+        if fresh_memory.is_some() || self.presenter.is_some() {
+            // Presenting: the segments' pixmaps are remade for the new size, and a
+            // present still waiting for its vblank reads the old one.
             buffers.wait_all()?;
         } else if !converting && from != to {
             across = buffers.idle_front_for_relayout(keep, &old)?;
@@ -171,6 +173,9 @@ impl<C: Connection> BackingStore<C> {
         let restrided =
             (old.stride, old.server_stride) != (geometry.stride, geometry.server_stride);
         canvas.buffers.resized(geometry.rect(), restrided, keep);
+        if let Some(p) = &mut self.presenter {
+            p.resized(&canvas.buffers.segments());
+        }
         Ok(())
     }
 }

@@ -85,6 +85,11 @@ impl<C: Connection> BackingStore<C> {
     /// GraphicsExposures of a covered source reach the store; or where a compositor
     /// redirects the window, so that no other window covers its pixels.
     fn copies_on_the_server(&self) -> bool {
+        // Presenting, a CopyArea now would run before the presents still waiting for
+        // their vblank: the moved pixels are presented from the image instead.
+        if self.presenter.is_some() {
+            return false;
+        }
         self.server_copy.is_some() || self.events.reach_the_store() || self.composited
     }
 }

@@ -99,10 +99,15 @@ pub(crate) enum Memory<C: Connection> {
 impl<C: Connection> Memory<C> {
     /// Memory of `len` bytes for `transport` (a shared segment the server attached, or
     /// the heap).
-    pub(crate) fn create(conn: &Arc<C>, transport: Transport, len: usize) -> Result<Self, Error> {
+    pub(crate) fn create(
+        conn: &Arc<C>,
+        transport: Transport,
+        len: usize,
+        access: xbs_shm::Access,
+    ) -> Result<Self, Error> {
         Ok(match transport {
-            Transport::ShmFd => Memory::Shm(ShmMemory::new(conn, len, Kind::Fd)?),
-            Transport::ShmSysV => Memory::Shm(ShmMemory::new(conn, len, Kind::SysV)?),
+            Transport::ShmFd => Memory::Shm(ShmMemory::new(conn, len, Kind::Fd, access)?),
+            Transport::ShmSysV => Memory::Shm(ShmMemory::new(conn, len, Kind::SysV, access)?),
             Transport::PutImage => Memory::Wire(WireMemory::new(len)?),
         })
     }

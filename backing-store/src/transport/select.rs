@@ -23,6 +23,8 @@ pub(crate) struct Choice {
     candidates: Vec<Transport>,
     /// The caller forced the first one: never fall back.
     forced: bool,
+    /// How the server attaches the segments (read-only but for presenting).
+    pub(crate) access: xbs_shm::Access,
 }
 
 impl Choice {
@@ -48,6 +50,7 @@ impl Choice {
             return Ok(Choice {
                 candidates: vec![t],
                 forced: true,
+                access: xbs_shm::Access::ReadOnly,
             });
         }
         if let Ok(name) = std::env::var(ENV) {
@@ -67,6 +70,7 @@ impl Choice {
         Ok(Choice {
             candidates,
             forced: false,
+            access: xbs_shm::Access::ReadOnly,
         })
     }
 
@@ -106,7 +110,7 @@ impl Choice {
                     reason: "no transport could allocate the image".into(),
                 });
             };
-            match Memory::create(conn, transport, len) {
+            match Memory::create(conn, transport, len, self.access) {
                 Ok(m) => {
                     stats.allocations += 1;
                     return Ok(m);

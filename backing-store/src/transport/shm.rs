@@ -12,14 +12,20 @@ use super::{u16_of, Sent, Target, Transport};
 use crate::{request, Error, Rect};
 use xbs_shm::RequestError as _;
 
-/// A shared segment the server has attached (read-only), holding the image.
+/// A shared segment the server has attached (read-only, or read-write where a shared
+/// pixmap is made over it for presenting), holding the image.
 pub(crate) struct ShmMemory<C: Connection> {
     seg: Segment<Arc<C>>,
 }
 
 impl<C: Connection> ShmMemory<C> {
-    pub(crate) fn new(conn: &Arc<C>, len: usize, kind: Kind) -> Result<Self, Error> {
-        let seg = Segment::new(conn.clone(), len, kind, Access::ReadOnly)?;
+    pub(crate) fn new(
+        conn: &Arc<C>,
+        len: usize,
+        kind: Kind,
+        access: Access,
+    ) -> Result<Self, Error> {
+        let seg = Segment::new(conn.clone(), len, kind, access)?;
         Ok(ShmMemory { seg })
     }
 

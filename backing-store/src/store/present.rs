@@ -1,0 +1,285 @@
+//! Presenting through the Present extension ([`PresentMode::Vsync`],
+//! [`PresentMode::Immediate`]): a flush becomes a `PresentPixmap` of an MIT-SHM pixmap
+//! made over the buffer's segment, with the flushed region (an XFixes region kept and
+//! reset, not made per frame) as its update region.
+//!
+//! The server reads the pixmap at the vblank, long after the request: the buffer is in
+//! flight until the present's idle fence (an XSync fence per segment) triggers. A wait
+//! for it asks the server (`SyncQueryFence`) until it has, so it needs no event: it
+//! works whoever reads the connection. Where the store's events reach it, `CompleteNotify` counts
+//! copies, flips and skips.
+
+use std::sync::Arc;
+
+use x11rb::connection::Connection;
+use x11rb::protocol::present::ConnectionExt as _;
+use x11rb::protocol::present::{self, CompleteKind, CompleteMode, CompleteNotifyEvent};
+use x11rb::protocol::shm::ConnectionExt as _;
+use x11rb::protocol::sync::ConnectionExt as _;
+use x11rb::protocol::xfixes::ConnectionExt as _;
+use x11rb::protocol::xproto::{ConnectionExt as _, Rectangle};
+use xbs_shm::RequestError as _;
+
+use super::options::{PresentMode, Stats};
+use crate::geometry::Geometry;
+use crate::{Error, Rect};
+
+/// A segment's pixmap (for the image size it was made at) and its idle fence.
+struct Target {
+    seg: u32,
+    pixmap: Option<u32>,
+    fence: u32,
+}
+
+pub(crate) struct Presenter<C: Connection> {
+    conn: Arc<C>,
+    window: u32,
+    mode: PresentMode,
+    /// The update region of every present, set anew each time.
+    region: u32,
+    /// The event context for `CompleteNotify`, where the events reach the store.
+    eid: Option<u32>,
+    serial: u32,
+    targets: Vec<Target>,
+}
+
+impl<C: Connection> Presenter<C> {
+    /// Sets presenting up on `window`, or says why it cannot be had (the store then
+    /// uploads as with `Off`). `events`: whether the store's events reach it.
+    pub(crate) fn new(
+        conn: &Arc<C>,
+        window: u32,
+        mode: PresentMode,
+        events: bool,
+    ) -> Result<Result<Self, String>, Error> {
+        let c = &**conn;
+        for (name, what) in [
+            (present::X11_EXTENSION_NAME, "Present"),
+            (x11rb::protocol::xfixes::X11_EXTENSION_NAME, "XFixes"),
+            (x11rb::protocol::sync::X11_EXTENSION_NAME, "XSync"),
+        ] {
+            let has = c
+                .extension_information(name)
+                .map_err(Error::conn("QueryExtension"))?
+                .is_some();
+            if !has {
+                return Ok(Err(format!("the server has no {what} extension")));
+            }
+        }
+        let shm = c
+            .shm_query_version()
+            .map_err(Error::conn("ShmQueryVersion"))?
+            .reply()
+            .map_err(Error::reply("ShmQueryVersion"))?;
+        if !shm.shared_pixmaps {
+            return Ok(Err("the server has no MIT-SHM shared pixmaps".into()));
+        }
+        // Each extension wants its version asked before use.
+        c.present_query_version(1, 2)
+            .map_err(Error::conn("PresentQueryVersion"))?
+            .reply()
+            .map_err(Error::reply("PresentQueryVersion"))?;
+        c.xfixes_query_version(5, 0)
+            .map_err(Error::conn("XFixesQueryVersion"))?
+            .reply()
+            .map_err(Error::reply("XFixesQueryVersion"))?;
+        let sync = c
+            .sync_initialize(3, 1)
+            .map_err(Error::conn("SyncInitialize"))?
+            .reply()
+            .map_err(Error::reply("SyncInitialize"))?;
+        if (sync.major_version, sync.minor_version) < (3, 1) {
+            return Ok(Err("the server's XSync has no fences (before 3.1)".into()));
+        }
+        let region = c.generate_id().map_err(Error::id("CreateRegion"))?;
+        c.xfixes_create_region(region, &[])
+            .map_err(Error::conn("CreateRegion"))?;
+        let eid = if events {
+            let eid = c.generate_id().map_err(Error::id("PresentSelectInput"))?;
+            c.present_select_input(eid, window, present::EventMask::COMPLETE_NOTIFY)
+                .map_err(Error::conn("PresentSelectInput"))?;
+            Some(eid)
+        } else {
+            None
+        };
+        Ok(Ok(Presenter {
+            conn: conn.clone(),
+            window,
+            mode,
+            region,
+            eid,
+            serial: 0,
+            targets: Vec::new(),
+        }))
+    }
+
+    pub(crate) fn mode(&self) -> PresentMode {
+        self.mode
+    }
+
+    /// The pixmap over segment `seg` for `image`, and its fence (made now if need be,
+    /// checked: a refused pixmap is an error the caller falls back from).
+    fn target(&mut self, seg: u32, image: &Geometry) -> Result<(u32, u32), Error> {
+        let c = &*self.conn;
+        let at = match self.targets.iter().position(|t| t.seg == seg) {
+            Some(at) => at,
+            None => {
+                let fence = c.generate_id().map_err(Error::id("CreateFence"))?;
+                c.sync_create_fence(self.window, fence, false)
+                    .map_err(Error::conn("CreateFence"))?;
+                self.targets.push(Target {
+                    seg,
+                    pixmap: None,
+                    fence,
+                });
+                self.targets.len() - 1
+            }
+        };
+        let target = &mut self.targets[at];
+        let pixmap = match target.pixmap {
+            Some(p) => p,
+            None => {
+                let p = c.generate_id().map_err(Error::id("ShmCreatePixmap"))?;
+                // Inside X11's limits: the geometry was checked.
+                c.shm_create_pixmap(
+                    p,
+                    self.window,
+                    image.width as u16,
+                    image.height as u16,
+                    image.format.depth,
+                    seg,
+                    0,
+                )
+                .map_err(Error::conn("ShmCreatePixmap"))?
+                .check()
+                .map_err(Error::reply("ShmCreatePixmap"))?;
+                target.pixmap = Some(p);
+                p
+            }
+        };
+        Ok((pixmap, target.fence))
+    }
+
+    /// Presents `rects` of segment `seg`'s pixmap on the window; returns the fence
+    /// that triggers once the server no longer reads the segment.
+    pub(crate) fn present(
+        &mut self,
+        seg: u32,
+        image: &Geometry,
+        rects: &[Rect],
+        stats: &mut Stats,
+    ) -> Result<u32, Error> {
+        let (pixmap, fence) = self.target(seg, image)?;
+        let c = &*self.conn;
+        let update: Vec<Rectangle> = rects
+            .iter()
+            .map(|r| Rectangle {
+                // Inside an image of at most i16::MAX pixels.
+                x: r.x as i16,
+                y: r.y as i16,
+                width: r.width as u16,
+                height: r.height as u16,
+            })
+            .collect();
+        c.xfixes_set_region(self.region, &update)
+            .map_err(Error::conn("SetRegion"))?;
+        self.serial = self.serial.wrapping_add(1);
+        let options = match self.mode {
+            PresentMode::Immediate => u32::from(present::Option::ASYNC),
+            _ => u32::from(present::Option::NONE),
+        };
+        c.present_pixmap(
+            self.window,
+            pixmap,
+            self.serial,
+            x11rb::NONE,
+            self.region,
+            0,
+            0,
+            x11rb::NONE,
+            x11rb::NONE,
+            fence,
+            options,
+            0,
+            0,
+            0,
+            &[],
+        )
+        .map_err(Error::conn("PresentPixmap"))?;
+        stats.presents += 1;
+        stats.requests += 2;
+        Ok(fence)
+    }
+
+    /// The image was resized: the pixmaps (made for the old size) go; the fences of
+    /// segments still held stay. Only with nothing in flight.
+    pub(crate) fn resized(&mut self, live: &[u32]) {
+        let c = &*self.conn;
+        self.targets.retain_mut(|t| {
+            if let Some(p) = t.pixmap.take() {
+                if let Ok(cookie) = c.free_pixmap(p) {
+                    cookie.ignore_error();
+                }
+            }
+            let keep = live.contains(&t.seg);
+            if !keep {
+                if let Ok(cookie) = c.sync_destroy_fence(t.fence) {
+                    cookie.ignore_error();
+                }
+            }
+            keep
+        });
+    }
+
+    /// Takes a `CompleteNotify` of this store's presents.
+    pub(crate) fn completed(&mut self, e: &CompleteNotifyEvent, stats: &mut Stats) -> bool {
+        if self.eid != Some(e.event) || e.window != self.window {
+            return false;
+        }
+        if e.kind == CompleteKind::PIXMAP {
+            match e.mode {
+                CompleteMode::FLIP => stats.present_flips += 1,
+                CompleteMode::SKIP => stats.present_skips += 1,
+                _ => stats.present_copies += 1,
+            }
+        }
+        true
+    }
+
+    /// Stops the `CompleteNotify` events (the event context is the window's until it
+    /// goes).
+    fn deselect(&mut self) {
+        if let Some(eid) = self.eid.take() {
+            let c = &*self.conn;
+            let none = present::EventMask::NO_EVENT;
+            if let Ok(cookie) = c.present_select_input(eid, self.window, none) {
+                cookie.ignore_error();
+            }
+        }
+    }
+
+    /// Frees everything on the server, waiting for its answer (nothing in flight).
+    pub(crate) fn release(mut self) -> Result<(), Error> {
+        self.resized(&[]);
+        self.deselect();
+        let c = &*self.conn;
+        c.xfixes_destroy_region(self.region)
+            .map_err(Error::conn("DestroyRegion"))?
+            .check()
+            .map_err(Error::reply("DestroyRegion"))?;
+        self.region = x11rb::NONE;
+        Ok(())
+    }
+}
+
+impl<C: Connection> Drop for Presenter<C> {
+    fn drop(&mut self) {
+        self.resized(&[]);
+        self.deselect();
+        if self.region != x11rb::NONE {
+            if let Ok(cookie) = self.conn.xfixes_destroy_region(self.region) {
+                cookie.ignore_error();
+            }
+        }
+    }
+}

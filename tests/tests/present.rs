@@ -1,0 +1,152 @@
+//! Presenting through the Present extension (`Options::present`): flushes become
+//! `PresentPixmap`s of shm pixmaps over the store's buffers, read at the vblank. On a
+//! real server (`XBS_TEST_SERVER` picks which; Xvfb at `-fakescreenfps 120`).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{region, scene, Scene};
+use x11rb::protocol::xproto::ConnectionExt as _;
+use x11rb::rust_connection::RustConnection;
+use x11rb::wrapper::ConnectionExt as _;
+use xbs::{BackingStore, Options, PresentMode, Transport};
+use xbs_tests::leaks::{self, Snapshot};
+use xbs_tests::{ServerKind, XServer};
+
+type Store = BackingStore<Arc<RustConnection>>;
+
+fn server() -> XServer {
+    match ServerKind::from_env() {
+        ServerKind::Xvfb => XServer::builder().fake_screen_fps(120).start().unwrap(),
+        _ => XServer::start().unwrap(),
+    }
+}
+
+/// Hands the store its events until every present sent has completed (copied,
+/// flipped or skipped), as an app's loop would.
+fn presented(sc: &mut Scene, store: &mut Store, image: &[u32]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        sc.settle(store, image).unwrap();
+        let s = store.stats();
+        if s.present_copies + s.present_flips + s.present_skips >= s.presents {
+            return;
+        }
+        assert!(Instant::now() < deadline, "presents never completed: {s:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn presented_flushes_are_pixel_exact_on_every_shm_transport() {
+    let _serial = leaks::serial();
+    let server = server();
+    for transport in [Transport::ShmFd, Transport::ShmSysV] {
+        for mode in [PresentMode::Vsync, PresentMode::Immediate] {
+            let what = format!("{transport:?} {mode:?}");
+            let mut sc = scene(&server, 160, 120, false);
+            let baseline = Snapshot::take(&*sc.conn);
+            let options = Options::new().transport(transport).present(mode);
+            let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+            assert_eq!(store.stats().present, mode, "{what}");
+            let mut image = vec![0u32; 160 * 120];
+            let all = region(&[(0, 0, 160, 120)]);
+            sc.paint_flush(&mut store, &mut image, &all, 1);
+            presented(&mut sc, &mut store, &image);
+            sc.check(&format!("{what}: a whole frame"));
+            // Damage only, several frames in a row: each paint goes to the buffer the
+            // server is not reading.
+            for seed in 2..10 {
+                let r = region(&[(seed as i32 * 9, 10, 30, 20), (5, seed as i32 * 7, 12, 12)]);
+                sc.paint_flush(&mut store, &mut image, &r, seed);
+            }
+            presented(&mut sc, &mut store, &image);
+            sc.check(&format!("{what}: damage"));
+            // A scroll and an Expose are presented too, in order.
+            let strip = store.scroll(&all, 0, -9).unwrap();
+            assert_eq!(strip, sc.scrolled(&mut image, &all, 0, -9));
+            sc.paint_flush(&mut store, &mut image, &strip, 20);
+            sc.conn.clear_area(true, sc.window, 0, 0, 0, 0).unwrap();
+            presented(&mut sc, &mut store, &image);
+            sc.check(&format!("{what}: scrolled and exposed"));
+            // Resized: the pixmaps are made anew.
+            sc.resized(&mut image, 100, 80);
+            store.resize(100, 80).unwrap();
+            let small = region(&[(0, 0, 100, 80)]);
+            sc.paint_flush(&mut store, &mut image, &small, 30);
+            presented(&mut sc, &mut store, &image);
+            sc.check(&format!("{what}: resized"));
+            let s = store.stats();
+            assert!(s.presents >= 12, "{what}: {s:?}");
+            assert_eq!(s.bytes_uploaded % 4, 0);
+            eprintln!(
+                "{what}: {} presents: {} copied, {} flipped, {} skipped; {} waits, {} switches",
+                s.presents, s.present_copies, s.present_flips, s.present_skips, s.waits, s.switches
+            );
+            store.close().unwrap();
+            sc.conn.sync().unwrap();
+            let after = Snapshot::take(&*sc.conn);
+            assert_eq!(after.server, baseline.server, "{what}: server resources");
+            assert_eq!(after.fds, baseline.fds, "{what}: fds");
+            assert_eq!(after.sysv_segments, baseline.sysv_segments, "{what}");
+        }
+    }
+}
+
+#[test]
+fn a_paint_while_a_present_waits_for_its_vblank_never_tears_it() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+
+    let _serial = leaks::serial();
+    let server = server();
+    let pid = Pid::from_raw(server.pid().unwrap() as i32);
+    let mut sc = scene(&server, 100, 100, false);
+    let options = Options::new().present(PresentMode::Vsync);
+    let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+    let mut image = vec![0u32; 100 * 100];
+    let all = region(&[(0, 0, 100, 100)]);
+    // Two frames: both buffers exist.
+    sc.paint_flush(&mut store, &mut image, &all, 1);
+    sc.paint_flush(&mut store, &mut image, &all, 2);
+    presented(&mut sc, &mut store, &image);
+
+    // The server stops with frame 3 presented, not yet read.
+    sc.paint_flush(&mut store, &mut image, &all, 3);
+    let shown = image.clone();
+    kill(pid, Signal::SIGSTOP).unwrap();
+    let resume = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        kill(pid, Signal::SIGCONT).unwrap();
+    });
+    // Frame 4 is painted meanwhile: into the other buffer, or after a wait.
+    let mut next = image.clone();
+    sc.paint(&mut store, &mut next, &all, 4);
+    resume.join().unwrap();
+    presented(&mut sc, &mut store, &shown);
+    sc.check("frame 3 as it was presented");
+    store.flush(&all).unwrap();
+    sc.shown(&next, &all);
+    presented(&mut sc, &mut store, &next);
+    sc.check("then frame 4");
+}
+
+#[test]
+fn without_shared_memory_presenting_falls_back_with_a_warning() {
+    let _serial = leaks::serial();
+    let server = XServer::start().unwrap();
+    let mut sc = scene(&server, 64, 64, false);
+    let options = Options::new()
+        .transport(Transport::PutImage)
+        .present(PresentMode::Vsync);
+    let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+    assert_eq!(store.stats().present, PresentMode::Off);
+    let mut image = vec![0u32; 64 * 64];
+    let all = region(&[(0, 0, 64, 64)]);
+    sc.paint_flush(&mut store, &mut image, &all, 1);
+    sc.settle(&mut store, &image).unwrap();
+    sc.check("put-image, as with Off");
+    assert_eq!(store.stats().presents, 0);
+}
