@@ -47,6 +47,9 @@ pub(crate) struct Buffers<C: Connection> {
     counts: Counts,
     /// How the server attaches the segments made here (the front's own).
     access: xbs_shm::Access,
+    /// Presenting: a wait lasts until a vblank, far longer than any copy, so a paint
+    /// over pixels in flight always switches (when the other buffer is free).
+    pub(crate) switch_always: bool,
 }
 
 impl<C: Connection> Buffers<C> {
@@ -61,6 +64,7 @@ impl<C: Connection> Buffers<C> {
     ) -> Self {
         Buffers {
             access,
+            switch_always: false,
             front: Buffer::new(memory, conn),
             spare: None,
             stale: Rects::default(),
@@ -183,7 +187,7 @@ impl<C: Connection> Buffers<C> {
         if self.retains {
             stale_pieces(&self.stale, painting, repaint, |r| copy += r.area());
         }
-        if copy > painted.saturating_add(self.credit) {
+        if !self.switch_always && copy > painted.saturating_add(self.credit) {
             self.credit = self.credit.saturating_add(painted);
             return Ok(false);
         }

@@ -7,14 +7,16 @@ use xbs_tests::ServerKind;
 /// The usage line, for `--help`.
 pub const USAGE: &str =
     "usage: xbs-demo [--display NAME | --headless | --server xvfb|xorg|xwayland|xvnc|xephyr] \
-[--frames N] [--screenshot FILE.png]
+[--frames N] [--screenshot FILE.png] [--present vsync|immediate|off]
        xbs-demo bench [--help]
 
   --display NAME   the X display to open (default: $DISPLAY)
   --headless       start a private Xvfb (the default without $DISPLAY)
   --server KIND    start a private server of that kind (headless)
   --frames N       stop after N frames (headless: 300 unless given)
-  --screenshot F   write the window to F when done (headless: xbs-demo.png)";
+  --screenshot F   write the window to F when done (headless: xbs-demo.png)
+  --present MODE   flushes through the Present extension at the vblank (vsync, the
+                   default where the server can), at once (immediate), or not (off)";
 
 /// What the user asked for.
 pub struct Args {
@@ -25,6 +27,8 @@ pub struct Args {
     /// Frames to run before stopping (`None`: until the window is closed).
     pub frames: Option<u32>,
     pub screenshot: Option<PathBuf>,
+    /// How flushes reach the window.
+    pub present: xbs::PresentMode,
 }
 
 /// What the command line asks for.
@@ -40,6 +44,7 @@ impl Args {
         let mut display = None;
         let mut frames = None;
         let mut screenshot = None;
+        let mut present = xbs::PresentMode::Vsync;
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -61,6 +66,16 @@ impl Args {
                 "--screenshot" => {
                     screenshot = Some(args.next().ok_or("--screenshot needs a file")?.into())
                 }
+                "--present" => {
+                    present = match args.next().as_deref() {
+                        Some("vsync") => xbs::PresentMode::Vsync,
+                        Some("immediate") => xbs::PresentMode::Immediate,
+                        Some("off") => xbs::PresentMode::Off,
+                        other => {
+                            return Err(format!("--present {other:?}: vsync, immediate or off"))
+                        }
+                    }
+                }
                 "-h" | "--help" => return Ok(Parsed::Help),
                 other => return Err(format!("unknown argument {other:?} (try --help)")),
             }
@@ -80,6 +95,7 @@ impl Args {
             display,
             frames,
             screenshot,
+            present,
         }))
     }
 }

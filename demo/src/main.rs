@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use x11rb::protocol::xproto::ConnectionExt as _;
 use x11rb::rust_connection::RustConnection;
-use xbs::{Options, Rect, Region, Transport};
+use xbs::{Options, PresentMode, Rect, Region, Transport};
 use xbs_window::{Display, Window, WindowEvent, WindowId};
 
 use menu::{Item, Menu, Outcome};
@@ -63,8 +63,15 @@ fn run() -> Result<(), Box<dyn Error>> {
     }
 }
 
-/// Transports in the order `t` cycles through them.
-const TRANSPORTS: [Transport; 3] = [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage];
+/// What `t` cycles through: transports, and how flushes reach the window.
+const MODES: [(Transport, PresentMode); 6] = [
+    (Transport::ShmFd, PresentMode::Vsync),
+    (Transport::ShmFd, PresentMode::Immediate),
+    (Transport::ShmFd, PresentMode::Off),
+    (Transport::ShmSysV, PresentMode::Vsync),
+    (Transport::ShmSysV, PresentMode::Off),
+    (Transport::PutImage, PresentMode::Off),
+];
 
 /// The demo: events in, damage out.
 fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
@@ -99,11 +106,15 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
             .class("xbs-demo", "XbsDemo"),
     )?;
     let window = display.get_mut(main).ok_or("no window")?;
-    window.attach_store(Options::default())?;
+    window.attach_store(Options::default().present(args.present))?;
     window.map()?;
     let _ = window.set_cursor("default");
-    let transport = window.store().map(|s| s.transport()).ok_or("no store")?;
-    println!("transport: {}", transport.name());
+    let stats = window.store().map(|s| s.stats()).ok_or("no store")?;
+    println!(
+        "transport: {}, present: {:?}",
+        stats.transport.name(),
+        stats.present
+    );
 
     let (w, h) = window.size();
     let mut scene = Scene::new(w, h);
@@ -244,8 +255,17 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
             damage = damage.union(&strip);
         }
         // The overlay: redrawn only when its text changes.
+        let s = store.stats();
         let lines = [
-            format!("xbs demo  {}", store.transport().name()),
+            match s.present {
+                PresentMode::Off => format!("xbs demo  {}", s.transport.name()),
+                mode => format!(
+                    "xbs demo  {} {mode:?} {}/{}",
+                    s.transport.name(),
+                    s.presents,
+                    s.present_skips
+                ),
+            },
             if frame_interval.is_zero() {
                 format!("{fps:>7.1} fps")
             } else {
@@ -312,16 +332,21 @@ fn repaint_all(
     Ok(())
 }
 
-/// Moves to the next transport that works with this server, saying which were skipped.
+/// Moves to the next transport and present mode that work with this server, saying
+/// which were skipped.
 fn switch_transport(window: &mut Window<RustConnection>) -> Result<(), Box<dyn Error>> {
-    let current = window.store().map(|s| s.transport()).ok_or("no store")?;
-    let at = TRANSPORTS.iter().position(|&t| t == current).unwrap_or(0);
-    for step in 1..=TRANSPORTS.len() {
-        let next = TRANSPORTS[(at + step) % TRANSPORTS.len()];
-        let options = Options::new().transport(next);
+    let s = window.store().map(|s| s.stats()).ok_or("no store")?;
+    let at = MODES
+        .iter()
+        .position(|&m| m == (s.transport, s.present))
+        .unwrap_or(0);
+    for step in 1..=MODES.len() {
+        let (next, present) = MODES[(at + step) % MODES.len()];
+        let options = Options::new().transport(next).present(present);
         match window.attach_store(options) {
             Ok(()) => {
-                println!("transport: {}", next.name());
+                let got = window.store().map(|s| s.stats().present);
+                println!("transport: {}, present: {got:?}", next.name());
                 return Ok(());
             }
             Err(e) => println!("transport {} skipped: {e}", next.name()),
@@ -357,6 +382,12 @@ fn finish(
             s.wait_time.as_secs_f64() * 1e3,
             s.segments_alive
         );
+        if s.present != PresentMode::Off {
+            println!(
+                "present {:?}: {} presents, {} copied, {} flipped, {} skipped",
+                s.present, s.presents, s.present_copies, s.present_flips, s.present_skips
+            );
+        }
     }
     if let Some(path) = &args.screenshot {
         window.connection().get_input_focus()?.reply()?;

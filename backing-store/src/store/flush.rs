@@ -89,6 +89,7 @@ impl<C: Connection> BackingStore<C> {
                     Err(e) => {
                         log::warn!("presenting failed ({e}); flushes upload at once from now");
                         self.presenter = None;
+                        canvas.buffers.switch_always = false;
                         rects.clear();
                         clip.coalesced(slack, rects);
                     }

@@ -255,7 +255,8 @@ impl<C: Connection> BackingStore<C> {
             }
         };
         let retains = conversion.is_none();
-        let buffers = Buffers::new(memory, &conn, retains, options.single_buffer, access);
+        let mut buffers = Buffers::new(memory, &conn, retains, options.single_buffer, access);
+        buffers.switch_always = presenter.is_some();
         let pace = Pace::new(&conn);
         Ok(BackingStore {
             presenter,
