@@ -30,6 +30,8 @@ pub(crate) struct Buffer<C: Connection> {
     /// The idle fence of the last present of this memory (Present reads it at the
     /// vblank, not when it reads the request), while it may not have triggered.
     fence: Option<u32>,
+    /// The serial of that present.
+    present_serial: u32,
 }
 
 impl<C: Connection> Buffer<C> {
@@ -40,6 +42,7 @@ impl<C: Connection> Buffer<C> {
             completion_seq: None,
             marker: Marker::new(conn),
             fence: None,
+            present_serial: 0,
         }
     }
 
@@ -118,12 +121,27 @@ impl<C: Connection> Buffer<C> {
 
     /// Records a present of this memory: all of `image` may be read (a flip shows the
     /// whole pixmap) until `fence` triggers.
-    pub(crate) fn presented(&mut self, fence: u32, image: Rect) {
+    pub(crate) fn presented(&mut self, fence: u32, serial: u32, image: Rect) {
+        self.present_serial = serial;
         self.busy.clear();
         self.busy.add(&[image]);
         self.fence = Some(fence);
         self.completion_seq = None;
         self.marker.discard();
+    }
+
+    /// The server said the present with idle fence `fence` no longer reads this
+    /// memory: free, the fence reset for the next present (no round trip).
+    pub(crate) fn idle(&mut self, conn: &C, fence: u32, serial: u32) {
+        use x11rb::protocol::sync::ConnectionExt as _;
+        if self.fence != Some(fence) || self.present_serial != serial {
+            return;
+        }
+        self.fence = None;
+        self.busy.clear();
+        if let Ok(cookie) = conn.sync_reset_fence(fence) {
+            cookie.ignore_error();
+        }
     }
 
     /// Whether a present of this memory may still be in flight.

@@ -333,6 +333,18 @@ impl<C: Connection> Buffers<C> {
         self.stale.add(&[image]);
     }
 
+    /// A present of segment `seg` with idle fence `fence` is done (its `IdleNotify`).
+    pub(crate) fn idle(&mut self, seg: u32, fence: u32, serial: u32) {
+        for b in [Some(&mut self.front), self.spare.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if b.memory.segment() == Some(seg) {
+                b.idle(&self.conn, fence, serial);
+            }
+        }
+    }
+
     /// Takes a `ShmCompletion` of either buffer's segment.
     pub(crate) fn completed(&mut self, e: &CompletionEvent) -> bool {
         self.front.completed(e) || self.spare.as_mut().is_some_and(|s| s.completed(e))

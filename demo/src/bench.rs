@@ -634,6 +634,11 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
         for t in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
             lanes.push(xbs(Some(t)));
         }
+        // Through Present at once (no vblank wait): against ShmPutImage, the same paint.
+        if matches!(s.work, Work::Full | Work::Damage16) {
+            let options = Options::new().present(xbs::PresentMode::Immediate);
+            lanes.push(with(options, "xbs-present-immediate".into()));
+        }
         // One buffer: a paint over pixels in flight waits, as softbuffer's does.
         lanes.push(with(
             Options::new().single_buffer(true),

@@ -77,8 +77,8 @@ impl<C: Connection> BackingStore<C> {
                 rects.clear();
                 rects.extend(clip.rects());
                 match presenter.present(seg, &canvas.geometry, rects, &mut self.stats) {
-                    Ok(fence) => {
-                        canvas.buffers.front_mut().presented(fence, image);
+                    Ok((fence, serial)) => {
+                        canvas.buffers.front_mut().presented(fence, serial, image);
                         let bpp = canvas.geometry.target(0, 0).bytes_per_pixel as u64;
                         self.stats.bytes_uploaded += clip.area() * bpp;
                         self.stats.flushes += 1;

@@ -232,7 +232,10 @@ impl<C: Connection> BackingStore<C> {
         let presenter = match options.present {
             PresentMode::Off => None,
             mode => {
-                let why_not = if conversion.is_some() {
+                let why_not = if !events.reach_the_store() {
+                    // Its CompleteNotify says what a skipped present left unshown.
+                    Some("the store's events do not reach it (Events::Foreign)".to_string())
+                } else if conversion.is_some() {
                     Some("the pixels are converted on upload".to_string())
                 } else if server_copy.is_some() {
                     Some("a server-side copy is kept".to_string())
@@ -457,6 +460,14 @@ impl<C: Connection> BackingStore<C> {
                 Some(p) => p.completed(e, &mut self.stats),
                 None => false,
             },
+            Event::PresentIdleNotify(e) => {
+                let Some((seg, fence)) = self.presenter.as_ref().and_then(|p| p.idle(e)) else {
+                    return false;
+                };
+                // The server is done with the buffer: free without asking.
+                self.canvas.buffers.idle(seg, fence, e.serial);
+                true
+            }
             Event::GraphicsExposure(e) if e.drawable == self.window => {
                 let r = Rect::new(e.x.into(), e.y.into(), e.width.into(), e.height.into());
                 // Wrong since its scroll: repaired where the scrolls since moved it.

@@ -69,9 +69,12 @@ pub enum PresentMode {
     /// MIT-SHM pixmap made over the buffer (`PresentPixmap`, the flushed region as its
     /// update region). The server reads the buffer then, so a buffer stays in flight
     /// until it is idle again (an XSync fence the present triggers), and the store
-    /// paints into its other buffer meanwhile. Needs shm with shared pixmaps, the
-    /// native layout and no server-side copy; where any is missing the store warns
-    /// once and works as with `Off` ([`Stats::present`] says which it does).
+    /// paints into its other buffer meanwhile. A present queued for the same vblank as
+    /// a later one is skipped by the server, so each present also updates what those
+    /// not yet known shown did: the store must see its events ([`Events::Handed`] or
+    /// [`Events::Own`]). Needs those, shm with shared pixmaps, the native layout and
+    /// no server-side copy; where any is missing the store warns once and works as
+    /// with `Off` ([`Stats::present`] says which it does).
     Vsync,
     /// As `Vsync`, but presented at once (`PresentOptionAsync`): no wait for the
     /// vblank, tearing allowed.

@@ -9,6 +9,7 @@
 //! works whoever reads the connection. Where the store's events reach it, `CompleteNotify` counts
 //! copies, flips and skips.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use x11rb::connection::Connection;
@@ -22,7 +23,7 @@ use xbs_shm::RequestError as _;
 
 use super::options::{PresentMode, Stats};
 use crate::geometry::Geometry;
-use crate::{Error, Rect};
+use crate::{Error, Rect, Region};
 
 /// A segment's pixmap (for the image size it was made at) and its idle fence.
 struct Target {
@@ -41,7 +42,16 @@ pub(crate) struct Presenter<C: Connection> {
     eid: Option<u32>,
     serial: u32,
     targets: Vec<Target>,
+    /// The update regions of presents not yet known shown: a present queued for the
+    /// same vblank as a later one is skipped, its update never copied, so every
+    /// present also updates what those did (they are in the pixmap: the image).
+    unconfirmed: VecDeque<(u32, Region)>,
+    /// Scratch: the update region of a present.
+    update: Region,
 }
+
+/// Presents kept unconfirmed before the oldest two merge (the region stays exact).
+const UNCONFIRMED: usize = 8;
 
 impl<C: Connection> Presenter<C> {
     /// Sets presenting up on `window`, or says why it cannot be had (the store then
@@ -96,7 +106,8 @@ impl<C: Connection> Presenter<C> {
             .map_err(Error::conn("CreateRegion"))?;
         let eid = if events {
             let eid = c.generate_id().map_err(Error::id("PresentSelectInput"))?;
-            c.present_select_input(eid, window, present::EventMask::COMPLETE_NOTIFY)
+            let mask = present::EventMask::COMPLETE_NOTIFY | present::EventMask::IDLE_NOTIFY;
+            c.present_select_input(eid, window, mask)
                 .map_err(Error::conn("PresentSelectInput"))?;
             Some(eid)
         } else {
@@ -110,6 +121,8 @@ impl<C: Connection> Presenter<C> {
             eid,
             serial: 0,
             targets: Vec::new(),
+            unconfirmed: VecDeque::new(),
+            update: Region::new(),
         }))
     }
 
@@ -161,18 +174,25 @@ impl<C: Connection> Presenter<C> {
     }
 
     /// Presents `rects` of segment `seg`'s pixmap on the window; returns the fence
-    /// that triggers once the server no longer reads the segment.
+    /// that triggers once the server no longer reads the segment, and the present's
+    /// serial.
     pub(crate) fn present(
         &mut self,
         seg: u32,
         image: &Geometry,
         rects: &[Rect],
         stats: &mut Stats,
-    ) -> Result<u32, Error> {
+    ) -> Result<(u32, u32), Error> {
         let (pixmap, fence) = self.target(seg, image)?;
         let c = &*self.conn;
-        let update: Vec<Rectangle> = rects
-            .iter()
+        let mut update = Region::from_rects(rects.iter().copied());
+        for (_, earlier) in &self.unconfirmed {
+            update = update.union(earlier);
+        }
+        self.update = update;
+        let update: Vec<Rectangle> = self
+            .update
+            .rects()
             .map(|r| Rectangle {
                 // Inside an image of at most i16::MAX pixels.
                 x: r.x as i16,
@@ -208,7 +228,16 @@ impl<C: Connection> Presenter<C> {
         .map_err(Error::conn("PresentPixmap"))?;
         stats.presents += 1;
         stats.requests += 2;
-        Ok(fence)
+        if self.unconfirmed.len() == UNCONFIRMED {
+            if let (Some((_, a)), Some((_, b))) =
+                (self.unconfirmed.pop_front(), self.unconfirmed.front_mut())
+            {
+                *b = b.union(&a);
+            }
+        }
+        self.unconfirmed
+            .push_back((self.serial, Region::from_rects(rects.iter().copied())));
+        Ok((fence, self.serial))
     }
 
     /// The image was resized: the pixmaps (made for the old size) go; the fences of
@@ -231,6 +260,19 @@ impl<C: Connection> Presenter<C> {
         });
     }
 
+    /// The segment whose pixmap an `IdleNotify` of this store's names, and its fence.
+    pub(crate) fn idle(&self, e: &present::IdleNotifyEvent) -> Option<(u32, u32)> {
+        // (The serial is the buffer's to check: an older present's notify may come
+        // after the buffer was presented again.)
+        if self.eid != Some(e.event) || e.window != self.window {
+            return None;
+        }
+        self.targets
+            .iter()
+            .find(|t| t.pixmap == Some(e.pixmap))
+            .map(|t| (t.seg, t.fence))
+    }
+
     /// Takes a `CompleteNotify` of this store's presents.
     pub(crate) fn completed(&mut self, e: &CompleteNotifyEvent, stats: &mut Stats) -> bool {
         if self.eid != Some(e.event) || e.window != self.window {
@@ -241,6 +283,12 @@ impl<C: Connection> Presenter<C> {
                 CompleteMode::FLIP => stats.present_flips += 1,
                 CompleteMode::SKIP => stats.present_skips += 1,
                 _ => stats.present_copies += 1,
+            }
+            if e.mode != CompleteMode::SKIP {
+                // Shown: so is everything presented before it.
+                let serial = e.serial;
+                self.unconfirmed
+                    .retain(|(s, _)| (s.wrapping_sub(serial) as i32) > 0);
             }
         }
         true
