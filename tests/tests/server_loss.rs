@@ -155,3 +155,51 @@ fn disconnect_with_a_completion_outstanding_fails_begin_paint_in_bounded_time() 
         eprintln!("{transport:?}: begin_paint failed after {took:?}: {err}");
     }
 }
+
+#[test]
+fn disconnect_with_presents_outstanding_fails_in_bounded_time_and_keeps_nothing() {
+    // Presenting (Options::present): the buffers are the server's until their idle
+    // fences trigger, which the store learns from IdleNotify or by asking. Cut with
+    // two presents outstanding and their events held back.
+    let _serial = leaks::serial();
+    let server = XServer::start().unwrap();
+    let sc = scene(&server, 300, 200, false);
+    let all = Region::from(Rect::new(0, 0, 300, 200));
+    for mode in [xbs::PresentMode::Vsync, xbs::PresentMode::Immediate] {
+        for transport in [Transport::ShmFd, Transport::ShmSysV] {
+            let what = format!("{transport:?} {mode:?}");
+            let before = ours();
+            let (conn, _, proxy) = server.connect_through_proxy().unwrap();
+            let options = Options::new().transport(transport).present(mode);
+            let mut store = BackingStore::new(conn, sc.window, options).unwrap();
+            assert_eq!(store.stats().present, mode, "{what}");
+            for pixel in [0xff00_ff00, 0xff00_00ff] {
+                store.begin_paint(&all).unwrap().fill(all.bounds(), pixel);
+                store.flush(&all).unwrap();
+            }
+            proxy.hold_server();
+            std::thread::sleep(Duration::from_millis(50));
+            proxy.cut();
+            let started = Instant::now();
+            // Both buffers are being presented: a paint must wait, and cannot.
+            let err = match store.begin_paint(&all) {
+                Ok(_) => panic!("{what}: painting a presented buffer needs the server"),
+                Err(e) => e,
+            };
+            let took = started.elapsed();
+            assert!(took < BOUND, "{what}: begin_paint took {took:?}");
+            assert!(err.is_connection_lost(), "{what}: {err:?}");
+            assert!(
+                matches!(store.flush(&all), Err(Error::ConnectionLost { .. })),
+                "{what}: later calls fail at once"
+            );
+            drop(store);
+            proxy.join();
+            assert_eq!(
+                settled(&before),
+                before,
+                "{what}: a descriptor or segment was kept"
+            );
+        }
+    }
+}
