@@ -292,6 +292,14 @@ impl<C: Connection> Buffers<C> {
         Some((self.front.memory.pixels_mut(), spare.memory.pixels()))
     }
 
+    /// Waits until the spare's present (if any) no longer reads it.
+    pub(crate) fn wait_spare_presenting(&mut self) -> Result<(), Error> {
+        match self.spare.as_mut().filter(|s| s.presenting()) {
+            Some(spare) => timed_wait(spare, &self.conn, &mut self.counts),
+            None => Ok(()),
+        }
+    }
+
     /// Before a resize: waits until the server has read both buffers.
     pub(crate) fn wait_all(&mut self) -> Result<(), Error> {
         if self.front.reads_later() && !self.front.busy.is_empty() {

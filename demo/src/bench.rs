@@ -76,7 +76,7 @@ impl BenchArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Work {
+pub(crate) enum Work {
     /// Repaint and flush the whole window.
     Full,
     /// 16 rects of 64×64 at moving places.
@@ -164,7 +164,7 @@ pub struct Outcome {
 }
 
 /// The damage of frame `n` of `work` on a `w`×`h` window.
-fn damage(work: Work, n: u32, (w, h): (u32, u32), out: &mut Vec<Rect>) {
+pub(crate) fn damage(work: Work, n: u32, (w, h): (u32, u32), out: &mut Vec<Rect>) {
     out.clear();
     match work {
         Work::Full | Work::Expose | Work::ResizeStorm => out.push(Rect::new(0, 0, w, h)),
@@ -219,7 +219,10 @@ fn counted<T>(count: &mut u64, f: impl FnOnce() -> T) -> T {
     out
 }
 
-fn make_window<C: Connection>(conn: Arc<C>, size: (u32, u32)) -> Result<Window<C>, Box<dyn Error>> {
+pub(crate) fn make_window<C: Connection>(
+    conn: Arc<C>,
+    size: (u32, u32),
+) -> Result<Window<C>, Box<dyn Error>> {
     // A window manager (weston's, on Xwayland) maps it when it likes: measure a
     // window that shows. Weston's can lose a window whose id a client that just
     // disconnected had used (a new connection gets the old one's id base, and weston
@@ -746,6 +749,10 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
         .collect();
     for &kind in &args.servers {
         outcomes.extend(on_server(kind, &selected, &args, rounds, frames)?);
+        // The pacing lanes take seconds each (frames at the display's rate).
+        if !args.quick && args.filter.as_deref().is_none_or(|f| "pacing".contains(f)) {
+            crate::pacing::run(kind)?;
+        }
     }
 
     if let Some(path) = &args.json {

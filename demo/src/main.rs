@@ -9,6 +9,7 @@ mod bench;
 mod chart;
 mod compat;
 mod menu;
+mod pacing;
 mod paint;
 mod scene;
 mod screenshot;

@@ -64,12 +64,18 @@ fn frames_asked_one_after_another_come_at_each_vblank() {
         display.get(id).unwrap().frame_source(),
         Some(FrameSource::Present)
     );
+    let mut skipped = 0;
     for pair in frames.windows(2) {
         let ((a, ua, _), (b, ub, _)) = (pair[0], pair[1]);
         assert!(b > a && ub > ua, "MSC and UST increase: {a} then {b}");
-        if kind == ServerKind::Xvfb {
-            assert_eq!(b, a + 1, "no vblank skipped");
-        }
+        skipped += b - a - 1;
+    }
+    eprintln!("{kind}: {skipped} vblanks skipped in 60 frames");
+    if kind == ServerKind::Xvfb {
+        // Each frame is asked for the vblank right after the last. A test thread held
+        // off the CPU for over 8 ms (the suite runs beside it on 2 cores) misses one;
+        // a clock asking for any later vblank would skip them all.
+        assert!(skipped <= 3, "{skipped} vblanks skipped");
     }
     let (_, _, interval) = frames[frames.len() - 1];
     let spread: Vec<u64> = frames

@@ -181,9 +181,14 @@ fn disconnect_with_presents_outstanding_fails_in_bounded_time_and_keeps_nothing(
             std::thread::sleep(Duration::from_millis(50));
             proxy.cut();
             let started = Instant::now();
-            // Both buffers are being presented: a paint must wait, and cannot.
-            let err = match store.begin_paint(&all) {
-                Ok(_) => panic!("{what}: painting a presented buffer needs the server"),
+            // A buffer is being presented: the next frame (a paint over it, or with
+            // Vsync the present that must follow the last one) waits, and cannot.
+            let next = store
+                .begin_paint(&all)
+                .map(drop)
+                .and_then(|()| store.flush(&all));
+            let err = match next {
+                Ok(()) => panic!("{what}: a frame over a presented buffer needs the server"),
                 Err(e) => e,
             };
             let took = started.elapsed();

@@ -11,6 +11,7 @@
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ClipOrdering, Rectangle};
 
+use super::PresentMode;
 use super::{BackingStore, Scratch};
 use crate::compositor::{clip_the_bounds, exact_damage};
 use crate::{request, Error, Region};
@@ -73,6 +74,12 @@ impl<C: Connection> BackingStore<C> {
                 if canvas.buffers.front().presenting() {
                     // Its last present may not be done yet: one fence a present.
                     canvas.buffers.wait_front()?;
+                }
+                if presenter.mode() == PresentMode::Vsync {
+                    // One present waits for a vblank at a time: queued beside another
+                    // for the same vblank, the earlier would be skipped. So a frame is
+                    // shown at each vblank, and the app paints the next meanwhile.
+                    canvas.buffers.wait_spare_presenting()?;
                 }
                 rects.clear();
                 rects.extend(clip.rects());
