@@ -141,6 +141,13 @@ fn pump(display: &mut Disp) -> Vec<(WindowId, WindowEvent)> {
     seen
 }
 
+/// A server (`XBS_TEST_SERVER`'s kind) and a loop on a connection to it.
+fn started() -> (XServer, Disp) {
+    let server = XServer::start().unwrap();
+    let (conn, screen) = server.connect().unwrap();
+    (server, Display::new(Arc::new(conn), screen))
+}
+
 /// [`pump`], printing the server's log if it went away.
 fn pump_or_log(display: &mut Disp, server: &XServer) {
     let alive = display
@@ -182,9 +189,7 @@ fn covered(x: i32, y: i32, w: u32, h: u32) -> Region {
 fn three_windows_on_one_connection_stay_pixel_exact() {
     // Counts fds of the whole process: no other test of this file runs meanwhile.
     let _serial = leaks::serial();
-    let server = XServer::start().unwrap();
-    let (conn, screen) = server.connect().unwrap();
-    let mut display = Display::new(Arc::new(conn), screen);
+    let (server, mut display) = started();
     let mut main = Model::new(&mut display, Window::builder().title("main"), 200, 150);
     map_and_wait(&mut display, main.id);
     let dialog_builder = Window::builder()
@@ -312,9 +317,7 @@ fn three_windows_on_one_connection_stay_pixel_exact() {
 #[test]
 fn popups_opened_and_closed_leave_nothing_behind() {
     let _serial = leaks::serial();
-    let server = XServer::start().unwrap();
-    let (conn, screen) = server.connect().unwrap();
-    let mut display = Display::new(Arc::new(conn), screen);
+    let (server, mut display) = started();
     let main = display.window(Window::builder().size(300, 200)).unwrap();
     map_and_wait(&mut display, main);
     let open = |display: &mut Disp| {
@@ -412,9 +415,7 @@ fn popups_opened_and_closed_leave_nothing_behind() {
 fn a_grabbing_popup_takes_the_pointer_until_it_goes() {
     // Counts fds of the whole process: no other test of this file runs meanwhile.
     let _serial = leaks::serial();
-    let server = XServer::start().unwrap();
-    let (conn, screen) = server.connect().unwrap();
-    let mut display = Display::new(Arc::new(conn), screen);
+    let (server, mut display) = started();
     let main = display.window(Window::builder().size(200, 100)).unwrap();
     map_and_wait(&mut display, main);
     let b = Window::builder()
@@ -426,7 +427,7 @@ fn a_grabbing_popup_takes_the_pointer_until_it_goes() {
     display.get(popup).unwrap().map().unwrap();
     // Another client cannot take the pointer while the popup holds it.
     let (other, _) = server.connect().unwrap();
-    let root = other.setup().roots[screen].root;
+    let root = other.setup().roots[display.screen()].root;
     let grab = |c: &RustConnection| {
         c.grab_pointer(
             false,
@@ -496,9 +497,7 @@ fn thread_cpu() -> Duration {
 fn an_idle_loop_sleeps_and_a_waker_wakes_it() {
     // Counts fds of the whole process: no other test of this file runs meanwhile.
     let _serial = leaks::serial();
-    let server = XServer::start().unwrap();
-    let (conn, screen) = server.connect().unwrap();
-    let mut display = Display::new(Arc::new(conn), screen);
+    let (_server, mut display) = started();
     let main = display.window(Window::builder().size(100, 100)).unwrap();
     display
         .get_mut(main)
