@@ -21,9 +21,9 @@ impl<C: Connection> HasWindowHandle for Window<C> {
         let id = NonZeroU32::new(self.id).ok_or(HandleError::Unavailable)?;
         let mut raw = XcbWindowHandle::new(id);
         raw.visual_id = NonZeroU32::new(self.visual);
+        #[allow(unsafe_code)]
         // SAFETY: the window id stays valid while `self` is borrowed: it is destroyed
         // only by `close` (which consumes the window) or `Drop`.
-        #[allow(unsafe_code)]
         Ok(unsafe { WindowHandle::borrow_raw(RawWindowHandle::Xcb(raw)) })
     }
 }
@@ -34,9 +34,9 @@ impl HasDisplayHandle for Window<XCBConnection> {
             NonNull::new(self.conn.get_raw_xcb_connection()).ok_or(HandleError::Unavailable)?;
         let screen = i32::try_from(self.screen).map_err(|_| HandleError::Unavailable)?;
         let raw = XcbDisplayHandle::new(Some(conn), screen);
+        #[allow(unsafe_code)]
         // SAFETY: the xcb_connection_t lives inside `self.conn`, which outlives the
         // borrow of `self`.
-        #[allow(unsafe_code)]
         Ok(unsafe { DisplayHandle::borrow_raw(RawDisplayHandle::Xcb(raw)) })
     }
 }

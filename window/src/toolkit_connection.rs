@@ -77,13 +77,13 @@ impl<D: HasDisplayHandle> ToolkitConnection<D> {
         };
         let screen =
             usize::try_from(screen).map_err(|_| Error::Handle(format!("screen {screen}")))?;
+        #[allow(unsafe_code)]
         // SAFETY: `raw` is the live connection of `owner`'s display handle, which
         // raw-window-handle's contract (as softbuffer and wgpu read it) keeps valid
         // while `owner` lives; `owner` is moved into the same `Shared` as the
         // `XCBConnection`, and nothing hands the latter out beyond a borrow of it. With
         // `should_drop` false, x11rb never disconnects it: the toolkit does, after
         // `owner` is gone.
-        #[allow(unsafe_code)]
         let conn = unsafe { XCBConnection::from_raw_xcb_connection(raw.as_ptr(), false) }?;
         let shared = Arc::new(Shared { conn, owner });
         Ok((ToolkitConnection { shared }, screen))
@@ -110,10 +110,10 @@ fn xcb_of_xlib(display: NonNull<c_void>) -> Result<NonNull<c_void>, Error> {
         .get_or_init(|| {
             const LIB: &CStr = c"libX11-xcb.so.1";
             const SYMBOL: &CStr = c"XGetXCBConnection";
+            #[allow(unsafe_code)]
             // SAFETY: dlopen and dlsym take NUL-terminated names; the library is
             // never closed, so the function pointer stays valid for the process, and
             // XGetXCBConnection has this signature (X11/Xlib-xcb.h).
-            #[allow(unsafe_code)]
             unsafe {
                 let lib = libc::dlopen(LIB.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
                 if lib.is_null() {
@@ -128,18 +128,18 @@ fn xcb_of_xlib(display: NonNull<c_void>) -> Result<NonNull<c_void>, Error> {
         })
         .clone()
         .map_err(Error::XlibXcb)?;
+    #[allow(unsafe_code)]
     // SAFETY: `display` is a live Xlib `Display *` (from the handle, whose owner the
     // caller holds); XGetXCBConnection only reads it.
-    #[allow(unsafe_code)]
     let conn = unsafe { get(display.as_ptr()) };
     NonNull::new(conn).ok_or_else(|| Error::Handle("the Xlib display has no XCB connection".into()))
 }
 
 /// The last dlopen or dlsym error.
 fn dl_error() -> String {
+    #[allow(unsafe_code)]
     // SAFETY: dlerror returns null or a NUL-terminated string valid until the next dl
     // call on this thread; it is copied at once.
-    #[allow(unsafe_code)]
     unsafe {
         let e = libc::dlerror();
         if e.is_null() {
