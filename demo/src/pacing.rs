@@ -72,7 +72,7 @@ pub fn run(kind: ServerKind) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-struct Result_ {
+struct Measured {
     fps: f64,
     p50: f64,
     p99: f64,
@@ -81,7 +81,7 @@ struct Result_ {
     server_ms: f64,
 }
 
-fn measure(server: &XServer, work: Work, lane: Lane) -> Result<Result_, Box<dyn Error>> {
+fn measure(server: &XServer, work: Work, lane: Lane) -> Result<Measured, Box<dyn Error>> {
     let (conn, _) = server.connect()?;
     let conn = Arc::new(conn);
     let size = (1920, 1080);
@@ -169,7 +169,7 @@ fn measure(server: &XServer, work: Work, lane: Lane) -> Result<Result_, Box<dyn 
             .copied()
     };
     let frames = f64::from(FRAMES);
-    Ok(Result_ {
+    Ok(Measured {
         fps: frames / elapsed.as_secs_f64(),
         p50: at(0.5).unwrap_or(f64::NAN),
         p99: at(0.99).unwrap_or(f64::NAN),

@@ -97,12 +97,8 @@ fn presented_flushes_are_pixel_exact_on_every_shm_transport() {
 
 #[test]
 fn a_paint_while_a_present_waits_for_its_vblank_never_tears_it() {
-    use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
-
     let _serial = leaks::serial();
     let server = server();
-    let pid = Pid::from_raw(server.pid().unwrap() as i32);
     let mut sc = scene(&server, 100, 100, false);
     let options = Options::new().present(PresentMode::Vsync);
     let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
@@ -116,11 +112,7 @@ fn a_paint_while_a_present_waits_for_its_vblank_never_tears_it() {
     // The server stops with frame 3 presented, not yet read.
     sc.paint_flush(&mut store, &mut image, &all, 3);
     let shown = image.clone();
-    kill(pid, Signal::SIGSTOP).unwrap();
-    let resume = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        kill(pid, Signal::SIGCONT).unwrap();
-    });
+    let resume = common::stop_for_a_while(&server);
     // Frame 4 is painted meanwhile: into the other buffer, or after a wait.
     let mut next = image.clone();
     sc.paint(&mut store, &mut next, &all, 4);

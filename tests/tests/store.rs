@@ -603,12 +603,7 @@ fn a_wire_frame_goes_out_while_the_server_reads_nothing() {
 /// Now taking the whole image first makes all of it safe to write.
 #[test]
 fn the_whole_image_is_lent_only_once_the_server_has_read_it() {
-    use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
-    use std::time::Duration;
-
     let server = XServer::start().unwrap();
-    let pid = Pid::from_raw(server.pid().unwrap() as i32);
     for single_buffer in [true, false] {
         let what = format!("single_buffer={single_buffer}");
         let mut sc = scene(&server, 100, 100, false);
@@ -624,11 +619,7 @@ fn the_whole_image_is_lent_only_once_the_server_has_read_it() {
         sc.settle(&mut store, &image).unwrap();
 
         // The server stops with the upload of `a` queued: it has not read `a` yet.
-        kill(pid, Signal::SIGSTOP).unwrap();
-        let resume = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(300));
-            kill(pid, Signal::SIGCONT).unwrap();
-        });
+        let resume = common::stop_for_a_while(&server);
         sc.paint_flush(&mut store, &mut image, &a, 2);
         {
             // A paint of `b`, which the server is not reading, through the whole image:
@@ -671,12 +662,8 @@ fn a_resize_with_pixels_in_flight_switches_instead_of_waiting() {
     // the server may not have read yet. With two buffers the store switches and copies
     // the rows out of the busy one instead of waiting (as a resize once always did);
     // with one it waits. Either way the server reads the frame as it was flushed.
-    use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
-    use std::time::Duration;
 
     let server = XServer::start().unwrap();
-    let pid = Pid::from_raw(server.pid().unwrap() as i32);
     for single_buffer in [false, true] {
         let what = format!("single_buffer={single_buffer}");
         let mut sc = scene(&server, 100, 100, false);
@@ -690,11 +677,7 @@ fn a_resize_with_pixels_in_flight_switches_instead_of_waiting() {
         sc.settle(&mut store, &image).unwrap();
 
         // The server stops with the upload of frame 2 queued, unread.
-        kill(pid, Signal::SIGSTOP).unwrap();
-        let resume = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(300));
-            kill(pid, Signal::SIGCONT).unwrap();
-        });
+        let resume = common::stop_for_a_while(&server);
         sc.paint_flush(&mut store, &mut image, &all, 2);
         let waits = store.stats().waits;
         // Rows of 400 bytes become rows of 320.

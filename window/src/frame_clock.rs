@@ -163,9 +163,14 @@ impl FrameClock {
                 _ => DEFAULT_INTERVAL,
             }
         } else {
-            let mut v: Vec<u64> = self.intervals.iter().copied().collect();
-            v.sort_unstable();
-            Duration::from_micros(v[v.len() / 2])
+            // The median, without allocating (at most KEEP of them).
+            let mut v = [0u64; KEEP];
+            let n = self.intervals.len();
+            for (slot, &i) in v.iter_mut().zip(&self.intervals) {
+                *slot = i;
+            }
+            v[..n].sort_unstable();
+            Duration::from_micros(v[n / 2])
         };
         WindowEvent::Frame {
             msc,

@@ -81,12 +81,10 @@ impl<C: Connection> BackingStore<C> {
                     // shown at each vblank, and the app paints the next meanwhile.
                     canvas.buffers.wait_spare_presenting()?;
                 }
-                rects.clear();
-                rects.extend(clip.rects());
-                match presenter.present(seg, &canvas.geometry, rects, &mut self.stats) {
+                match presenter.present(seg, &canvas.geometry, clip, &mut self.stats) {
                     Ok((fence, serial)) => {
                         canvas.buffers.front_mut().presented(fence, serial, image);
-                        let bpp = canvas.geometry.target(0, 0).bytes_per_pixel as u64;
+                        let bpp = canvas.geometry.format.bytes_per_pixel() as u64;
                         self.stats.bytes_uploaded += clip.area() * bpp;
                         self.stats.flushes += 1;
                         self.pace.flushed()?;
@@ -97,8 +95,6 @@ impl<C: Connection> BackingStore<C> {
                         log::warn!("presenting failed ({e}); flushes upload at once from now");
                         self.presenter = None;
                         canvas.buffers.switch_always = false;
-                        rects.clear();
-                        clip.coalesced(slack, rects);
                     }
                 }
             }

@@ -23,7 +23,7 @@ use xbs_shm::RequestError as _;
 
 use super::options::{PresentMode, Stats};
 use crate::geometry::Geometry;
-use crate::{Error, Rect, Region};
+use crate::{Error, Region};
 
 /// A segment's pixmap (for the image size it was made at) and its idle fence.
 struct Target {
@@ -46,8 +46,9 @@ pub(crate) struct Presenter<C: Connection> {
     /// same vblank as a later one is skipped, its update never copied, so every
     /// present also updates what those did (they are in the pixmap: the image).
     unconfirmed: VecDeque<(u32, Region)>,
-    /// Scratch: the update region of a present.
+    /// Scratch: the update region of a present, and its rectangles as sent.
     update: Region,
+    rectangles: Vec<Rectangle>,
 }
 
 /// Presents kept unconfirmed before the oldest two merge (the region stays exact).
@@ -123,6 +124,7 @@ impl<C: Connection> Presenter<C> {
             targets: Vec::new(),
             unconfirmed: VecDeque::new(),
             update: Region::new(),
+            rectangles: Vec::new(),
         }))
     }
 
@@ -173,35 +175,33 @@ impl<C: Connection> Presenter<C> {
         Ok((pixmap, target.fence))
     }
 
-    /// Presents `rects` of segment `seg`'s pixmap on the window; returns the fence
+    /// Presents `region` of segment `seg`'s pixmap on the window; returns the fence
     /// that triggers once the server no longer reads the segment, and the present's
     /// serial.
     pub(crate) fn present(
         &mut self,
         seg: u32,
         image: &Geometry,
-        rects: &[Rect],
+        region: &Region,
         stats: &mut Stats,
     ) -> Result<(u32, u32), Error> {
         let (pixmap, fence) = self.target(seg, image)?;
         let c = &*self.conn;
-        let mut update = Region::from_rects(rects.iter().copied());
+        let mut update = region.clone();
         for (_, earlier) in &self.unconfirmed {
             update = update.union(earlier);
         }
         self.update = update;
-        let update: Vec<Rectangle> = self
-            .update
-            .rects()
-            .map(|r| Rectangle {
+        self.rectangles.clear();
+        self.rectangles
+            .extend(self.update.rects().map(|r| Rectangle {
                 // Inside an image of at most i16::MAX pixels.
                 x: r.x as i16,
                 y: r.y as i16,
                 width: r.width as u16,
                 height: r.height as u16,
-            })
-            .collect();
-        c.xfixes_set_region(self.region, &update)
+            }));
+        c.xfixes_set_region(self.region, &self.rectangles)
             .map_err(Error::conn("SetRegion"))?;
         self.serial = self.serial.wrapping_add(1);
         let options = match self.mode {
@@ -235,8 +235,7 @@ impl<C: Connection> Presenter<C> {
                 *b = b.union(&a);
             }
         }
-        self.unconfirmed
-            .push_back((self.serial, Region::from_rects(rects.iter().copied())));
+        self.unconfirmed.push_back((self.serial, region.clone()));
         Ok((fence, self.serial))
     }
 

@@ -509,6 +509,19 @@ fn top_left_kept(pixels: &[u32], from: (u32, u32), to: (u32, u32)) -> Vec<u32> {
     out
 }
 
+/// Stops `server` (SIGSTOP) and resumes it after 300 ms from another thread: what is
+/// queued meanwhile is not read until then. Join the handle before checking.
+pub fn stop_for_a_while(server: &XServer) -> std::thread::JoinHandle<()> {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let pid = Pid::from_raw(server.pid().unwrap() as i32);
+    kill(pid, Signal::SIGSTOP).unwrap();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        kill(pid, Signal::SIGCONT).unwrap();
+    })
+}
+
 pub fn region(rects: &[(i32, i32, u32, u32)]) -> Region {
     Region::from_rects(rects.iter().map(|&(x, y, w, h)| Rect::new(x, y, w, h)))
 }
