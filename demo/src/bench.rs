@@ -157,6 +157,8 @@ pub struct Outcome {
     ms_per_frame: f64,
     /// CPU time the server (and its compositor) spent per frame, in ms.
     server_ms_per_frame: f64,
+    /// CPU time the contender's own thread (the app and the library) spent per frame.
+    client_ms_per_frame: f64,
     bytes_per_frame: u64,
     allocs_per_frame: f64,
     segments_alive: Option<usize>,
@@ -590,9 +592,21 @@ struct Lane {
     runner: Box<dyn Runner>,
     ms: Vec<f64>,
     server_ms: Vec<f64>,
+    client_ms: Vec<f64>,
     bytes: u64,
     allocs: Vec<f64>,
     failed: Option<String>,
+}
+
+/// CPU time this thread has run (`/proc/thread-self/schedstat`, its first field), so a
+/// lane's own cost shows beside the server's: on 2 cores shared with the server, a
+/// client's CPU is frame time the server does not get.
+fn thread_cpu_time() -> std::time::Duration {
+    let ns = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    std::time::Duration::from_nanos(ns)
 }
 
 fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
@@ -676,6 +690,7 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
                 runner,
                 ms: Vec::new(),
                 server_ms: Vec::new(),
+                client_ms: Vec::new(),
                 bytes: 0,
                 allocs: Vec::new(),
                 failed: None,
@@ -684,6 +699,7 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
                 runner: Box::new(Failed(name)),
                 ms: Vec::new(),
                 server_ms: Vec::new(),
+                client_ms: Vec::new(),
                 bytes: 0,
                 allocs: Vec::new(),
                 failed: Some(e),
@@ -797,6 +813,7 @@ fn on_server(
                     transport: "-".into(),
                     ms_per_frame: f64::NAN,
                     server_ms_per_frame: f64::NAN,
+                    client_ms_per_frame: f64::NAN,
                     bytes_per_frame: 0,
                     allocs_per_frame: f64::NAN,
                     segments_alive: None,
@@ -857,6 +874,7 @@ fn on_server(
                 }
                 let allocs = lane.runner.allocs();
                 let cpu = server.cpu_time();
+                let own = thread_cpu_time();
                 let t = Instant::now();
                 let mut bytes = 0;
                 let result = (0..frames).try_for_each(|n| {
@@ -866,11 +884,13 @@ fn on_server(
                 let result = result.and_then(|()| lane.runner.sync());
                 let ms = t.elapsed().as_secs_f64() * 1e3 / f64::from(frames);
                 let server_ms = (server.cpu_time() - cpu).as_secs_f64() * 1e3 / f64::from(frames);
+                let client_ms = (thread_cpu_time() - own).as_secs_f64() * 1e3 / f64::from(frames);
                 let allocated = lane.runner.allocs() - allocs;
                 match result {
                     Ok(()) => {
                         lane.ms.push(ms);
                         lane.server_ms.push(server_ms);
+                        lane.client_ms.push(client_ms);
                         lane.allocs.push(allocated as f64 / f64::from(frames));
                         lane.bytes = bytes / u64::from(frames);
                     }
@@ -893,6 +913,11 @@ fn on_server(
                     f64::NAN
                 } else {
                     median(&lane.server_ms)
+                },
+                client_ms_per_frame: if lane.failed.is_some() {
+                    f64::NAN
+                } else {
+                    median(&lane.client_ms)
                 },
                 bytes_per_frame: lane.bytes,
                 allocs_per_frame: median(&lane.allocs),
@@ -917,11 +942,12 @@ fn find<'a>(outcomes: &'a [Outcome], scenario: &str, contender: &str) -> Option<
 fn print_scenario(outcomes: &[Outcome], scenario: &str) {
     println!("\n{scenario}");
     println!(
-        "  {:<16} {:<10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>8} {:>5}",
+        "  {:<16} {:<10} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>8} {:>5}",
         "contender",
         "transport",
         "ms/frame",
         "server ms",
+        "client ms",
         "bytes/frame",
         "vs sb",
         "vs floor",
@@ -948,11 +974,12 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str) {
             continue;
         }
         println!(
-            "  {:<16} {:<10} {:>10.3} {:>10.3} {:>12} {:>9} {:>9} {:>8.1} {:>5}",
+            "  {:<16} {:<10} {:>10.3} {:>10.3} {:>10.3} {:>12} {:>9} {:>9} {:>8.1} {:>5}",
             o.contender,
             o.transport,
             o.ms_per_frame,
             o.server_ms_per_frame,
+            o.client_ms_per_frame,
             o.bytes_per_frame,
             ratio(sb),
             vs_floor,
@@ -980,6 +1007,7 @@ fn json(gbps: f64, outcomes: &[Outcome]) -> String {
                 "transport": o.transport,
                 "ms_per_frame": num(o.ms_per_frame),
                 "server_ms_per_frame": num(o.server_ms_per_frame),
+                "client_ms_per_frame": num(o.client_ms_per_frame),
                 "bytes_per_frame": o.bytes_per_frame,
                 "allocs_per_frame": num(o.allocs_per_frame),
                 "segments_alive": o.segments_alive,
