@@ -447,6 +447,17 @@ fn sparse_dots() -> Region {
     region(&dots)
 }
 
+/// 8 pairs of overlapping squares (sprites a frame apart): banded, 3 rects a pair.
+fn overlapping_sprites() -> (Region, usize) {
+    let sprites: Vec<_> = (0..8)
+        .flat_map(|i| {
+            let (x, y) = ((i % 4) * 150 + 5, (i / 4) * 300 + 5);
+            [(x, y, 64, 64), (x + 7, y + 5, 64, 64)]
+        })
+        .collect();
+    (region(&sprites), sprites.len())
+}
+
 /// 1 000 rects of one pixel that do not merge: more than a compositor takes one by
 /// one.
 fn many_dots() -> Region {
@@ -476,6 +487,17 @@ fn a_compositor_is_told_exactly_what_a_sparse_flush_drew() {
     let (damaged, requests) = damage_told(&server, &dots, true, "a compositor");
     assert_eq!(damaged, dots.area(), "a compositor: exactly the rects");
     assert!(requests <= 17, "a compositor: {requests} requests");
+    // Overlapping sprites go as themselves, not as the bands they make: a request a
+    // sprite, their shared pixels sent twice, the damage still exactly theirs.
+    let (sprites, count) = overlapping_sprites();
+    assert_eq!(sprites.len(), 3 * count / 2);
+    let (damaged, requests) = damage_told(&server, &sprites, true, "a compositor, sprites");
+    assert_eq!(
+        damaged,
+        64 * 64 * count as u64,
+        "a compositor: each sprite, once"
+    );
+    assert_eq!(requests, count as u64, "a compositor: a request a sprite");
     let many = many_dots();
     let (damaged, requests) = damage_told(&server, &many, true, "a compositor, 1000 rects");
     assert!(damaged >= many.area(), "{damaged}");
@@ -496,6 +518,9 @@ fn weston_is_told_exactly_what_a_sparse_flush_drew() {
     let dots = sparse_dots();
     let (damaged, _) = damage_told(&server, &dots, false, "weston");
     assert_eq!(damaged, dots.area(), "weston: exactly the rects");
+    let (sprites, count) = overlapping_sprites();
+    let (_, requests) = damage_told(&server, &sprites, false, "weston, sprites");
+    assert_eq!(requests, count as u64, "weston: a request a sprite");
     let many = many_dots();
     let (_, requests) = damage_told(&server, &many, false, "weston, 1000 rects");
     assert!(

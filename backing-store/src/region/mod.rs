@@ -12,6 +12,7 @@
 //! u32::MAX, .. }` and get a (clipped) answer, never a panic (SECURITY.md S10).
 
 mod build;
+mod cover;
 mod sweep;
 #[cfg(test)]
 mod tests;

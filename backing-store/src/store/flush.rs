@@ -52,13 +52,14 @@ impl<C: Connection> BackingStore<C> {
         canvas.settle_layout(None);
         // A compositor is told every pixel sent: over shared memory, where a merge
         // saves only a request, it sends none beside the region (of few enough rects
-        // that the compositor would take them one by one).
+        // that the compositor would take them one by one), but may send some of the
+        // region's twice where that saves requests (`region/cover.rs`).
         let exact = exact_damage(self.composited, clip.len());
-        let slack = match exact && canvas.buffers.front().reads_later() {
-            true => 0,
-            false => COALESCE_SLACK,
-        };
-        clip.coalesced(slack, rects);
+        if exact && canvas.buffers.front().reads_later() {
+            clip.cover(COALESCE_SLACK, rects);
+        } else {
+            clip.coalesced(COALESCE_SLACK, rects);
+        }
         if !canvas.blank.is_empty() {
             // What is sent, slack between merged rects included, must read as black.
             let sent = Region::from_rects(rects.iter().copied());
