@@ -18,6 +18,7 @@ use x11rb::protocol::shm::CompletionEvent;
 use crate::buffer::Buffer;
 use crate::geometry::Geometry;
 use crate::rects::Rects;
+use crate::switching::{Choice, Chooser};
 use crate::transport::{Memory, Transport};
 use crate::{pixels, Error, Rect, Region};
 
@@ -43,6 +44,8 @@ pub(crate) struct Buffers<C: Connection> {
     /// Pixels painted by the paints that waited, rather than switch and copy more than
     /// they paint, since the last switch (see [`Buffers::switch`]).
     credit: u64,
+    /// Whether a paint over pixels in flight switches or waits, by measured frame time.
+    chooser: Chooser,
     conn: Arc<C>,
     counts: Counts,
     /// How the server attaches the segments made here (the front's own).
@@ -71,6 +74,7 @@ impl<C: Connection> Buffers<C> {
             retains,
             single,
             credit: 0,
+            chooser: Chooser::new(),
             conn: conn.clone(),
             counts: Counts::default(),
         }
@@ -90,6 +94,12 @@ impl<C: Connection> Buffers<C> {
 
     pub(crate) fn counts(&self) -> Counts {
         self.counts
+    }
+
+    /// Whether paints over pixels in flight wait now, having measured that waiting
+    /// gives shorter frames than switching (`switching.rs`).
+    pub(crate) fn prefers_waiting(&self) -> bool {
+        !self.single && !self.switch_always && self.chooser.waits()
     }
 
     /// The shared segments of the buffers.
@@ -112,7 +122,8 @@ impl<C: Connection> Buffers<C> {
 
     /// Makes the pixels of `region` in the front safe for the app to write (S13): if
     /// the server may still be reading some of them, switches to the other buffer, or
-    /// where that is refused, waits. With `repaint`, the app writes all of `region`.
+    /// waits where that is refused or measured slower (`switching.rs`). With
+    /// `repaint`, the app writes all of `region`.
     /// With `untracked` (a whole-image paint whose damage is told only at the flush),
     /// the copy a switch may make is budgeted at a quarter of the image a paint.
     pub(crate) fn make_writable(
@@ -122,7 +133,12 @@ impl<C: Connection> Buffers<C> {
         untracked: bool,
         image: &Geometry,
     ) -> Result<(), Error> {
-        if !self.front.busy_in(region) {
+        let contended = self.front.busy_in(region);
+        let choice = match self.single || self.switch_always {
+            true => Choice::Switch,
+            false => self.chooser.paint(Instant::now(), contended),
+        };
+        if !contended {
             return Ok(());
         }
         let budget = if untracked {
@@ -130,6 +146,12 @@ impl<C: Connection> Buffers<C> {
         } else {
             region.area()
         };
+        if choice == Choice::Wait {
+            // As a refused switch does: the spare's stale pixels grow by what this
+            // paints, and so may the next switch's copy.
+            self.credit = self.credit.saturating_add(budget);
+            return self.wait_front();
+        }
         if !self.switch(region, repaint, budget, image)? {
             self.wait_front()?;
         }

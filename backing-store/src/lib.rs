@@ -36,6 +36,7 @@ mod request;
 mod server;
 mod socket;
 mod store;
+mod switching;
 mod transport;
 
 pub use error::Error;

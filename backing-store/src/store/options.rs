@@ -40,6 +40,10 @@ pub struct Options {
     /// other buffer instead of waiting, after copying into it what changed since it
     /// was last painted. A switch that would copy more than the paints write waits
     /// instead, so over time switching never copies more pixels than the app paints.
+    /// And where waiting measures faster (an app painting flat out on a machine whose
+    /// cores the server needs, as Xwayland and its compositor do on two), those paints
+    /// wait; the store measures again every few hundred such paints
+    /// ([`Stats::prefers_waiting`]).
     /// Worth setting where memory counts more than latency; no effect on `put-image`,
     /// where the server never reads the memory later.
     pub single_buffer: bool,
@@ -193,6 +197,9 @@ pub struct Stats {
     /// Paints, scrolls and conversions that overlapped pixels the server was still
     /// reading and went on in the other buffer instead of waiting.
     pub switches: u64,
+    /// Whether such paints wait now rather than switch, because waiting gave the
+    /// shorter frames when the store last measured both ([`Options::single_buffer`]).
+    pub prefers_waiting: bool,
     /// Times the store fell back to another transport after a failure.
     pub fallbacks: u64,
     /// Whether a server-side copy (pixmap) of the window is kept now.
@@ -228,6 +235,7 @@ impl Stats {
             allocations: 0,
             segments_alive: 0,
             switches: 0,
+            prefers_waiting: false,
             fallbacks: 0,
             server_copy: false,
             scrolls_remembered: 0,
