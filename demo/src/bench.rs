@@ -16,7 +16,7 @@ use xbs::{BackingStore, Options, Rect, Region, Transport};
 use xbs_tests::{alloc_count, ServerKind, XServer};
 use xbs_window::Window;
 
-use crate::paint::{paint_rect, paint_row};
+use crate::paint::{fill_rect, paint_rect, paint_row};
 
 /// What the user asked of the bench.
 #[derive(Debug, Default)]
@@ -30,6 +30,8 @@ pub struct BenchArgs {
     pub contenders: Vec<String>,
     /// The servers to run on, in order (default: Xvfb).
     pub servers: Vec<ServerKind>,
+    /// The paint kinds to run every painting scenario with (default: both).
+    pub paints: Vec<Paint>,
 }
 
 impl BenchArgs {
@@ -57,11 +59,20 @@ impl BenchArgs {
                             })?),
                     }
                 }
+                "--paint" => {
+                    out.paints = match args.next().as_deref() {
+                        Some("pattern") => vec![Paint::Pattern],
+                        Some("fill") => vec![Paint::Fill],
+                        Some("both") => vec![Paint::Pattern, Paint::Fill],
+                        other => return Err(format!("--paint {other:?}: pattern, fill or both")),
+                    }
+                }
                 "-h" | "--help" => {
                     println!(
                         "usage: xbs-demo bench [--quick] [--json FILE] [--svg FILE] \
                          [--only SCENARIO] [--contender NAME]... \
-                         [--server xvfb|xorg|xwayland|xvnc|xephyr|all]..."
+                         [--server xvfb|xorg|xwayland|xvnc|xephyr|all]... \
+                         [--paint pattern|fill|both]"
                     );
                     std::process::exit(0);
                 }
@@ -70,6 +81,9 @@ impl BenchArgs {
         }
         if out.servers.is_empty() {
             out.servers.push(ServerKind::Xvfb);
+        }
+        if out.paints.is_empty() {
+            out.paints = vec![Paint::Pattern, Paint::Fill];
         }
         Ok(out)
     }
@@ -87,6 +101,34 @@ pub(crate) enum Work {
     Expose,
     /// Resize between 200×200 and the full size, paint and flush after each.
     ResizeStorm,
+}
+
+/// What a frame's paint does to its damage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paint {
+    /// A pattern that changes with the frame, written per pixel (as a rasteriser
+    /// would): the paint costs about what the upload does.
+    Pattern,
+    /// Solid fills of the same rects (backgrounds, panels, selections: most of what a
+    /// toolkit paints): the paint costs little, and the library's own costs show.
+    Fill,
+}
+
+impl Paint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Paint::Pattern => "pattern",
+            Paint::Fill => "fill",
+        }
+    }
+}
+
+/// Paints `r` of an image with `stride` bytes a row, for frame `n`.
+pub(crate) fn paint(paint: Paint, px: &mut [u8], stride: usize, r: Rect, n: u32) {
+    match paint {
+        Paint::Pattern => paint_rect(px, stride, r, n),
+        Paint::Fill => fill_rect(px, stride, r, n),
+    }
 }
 
 struct Scenario {
@@ -152,6 +194,8 @@ const SCENARIOS: &[Scenario] = &[
 pub struct Outcome {
     server: ServerKind,
     scenario: &'static str,
+    /// The paint kind (none for Expose, which repairs without painting).
+    paint: Option<Paint>,
     contender: String,
     transport: String,
     ms_per_frame: f64,
@@ -182,7 +226,7 @@ pub(crate) fn damage(work: Work, n: u32, (w, h): (u32, u32), out: &mut Vec<Rect>
 }
 
 /// The size of resize-storm step `n`: alternating small and large, never repeating.
-fn storm_size(n: u32, (w, h): (u32, u32)) -> (u32, u32) {
+pub(crate) fn storm_size(n: u32, (w, h): (u32, u32)) -> (u32, u32) {
     if n % 2 == 0 {
         (200 + (n * 37) % 200, 200 + (n * 53) % 200)
     } else {
@@ -191,11 +235,23 @@ fn storm_size(n: u32, (w, h): (u32, u32)) -> (u32, u32) {
 }
 
 /// A contender running one scenario on its own window.
-trait Runner {
+pub(crate) trait Runner {
     fn name(&self) -> String;
     fn transport(&self) -> String;
-    /// One frame of `work`; returns bytes the server had to take.
-    fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>>;
+    /// One frame of `work`, painted as `paint` says; returns bytes the server had to
+    /// take.
+    fn frame(&mut self, work: Work, paint: Paint, n: u32) -> Result<u64, Box<dyn Error>>;
+    /// Frames `first..first + count` at once, for a contender in another process told
+    /// once a round (the Qt lane); `None`: it is driven a frame at a time.
+    fn round(
+        &mut self,
+        _work: Work,
+        _paint: Paint,
+        _first: u32,
+        _count: u32,
+    ) -> Option<Result<u64, Box<dyn Error>>> {
+        None
+    }
     /// Waits until the server has done everything sent.
     fn sync(&mut self) -> Result<(), Box<dyn Error>>;
     /// Puts its window on top, so the server really draws it (the contenders' windows
@@ -210,6 +266,11 @@ trait Runner {
     /// app's), since it was made.
     fn allocs(&self) -> u64 {
         0
+    }
+    /// CPU time the contender has used, where it runs in a process of its own (else
+    /// the bench's thread is measured).
+    fn cpu_time(&self) -> Option<std::time::Duration> {
+        None
     }
 }
 
@@ -296,7 +357,7 @@ impl<C: Connection> Runner for XbsRunner<C> {
             .map_or("-".into(), |s| s.transport().name().into())
     }
 
-    fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>> {
+    fn frame(&mut self, work: Work, paint: Paint, n: u32) -> Result<u64, Box<dyn Error>> {
         if work == Work::ResizeStorm {
             let (w, h) = storm_size(n, self.size);
             let window = &mut self.window;
@@ -332,7 +393,12 @@ impl<C: Connection> Runner for XbsRunner<C> {
                     // The paint below writes every pixel of the damage.
                     let mut frame = counted(&mut self.allocs, || store.begin_repaint(&region))?;
                     let mut rects = frame.rects_mut();
+                    let pixel = crate::paint::fill_pixel(n);
                     while let Some(mut r) = rects.next() {
+                        if paint == Paint::Fill {
+                            r.fill(pixel);
+                            continue;
+                        }
                         let x = r.rect().x as usize;
                         for (y, row) in r.rows_mut() {
                             paint_row(row, x, y as usize, n);
@@ -427,7 +493,7 @@ macro_rules! surface_runner {
                 if self.shm { "shm" } else { "put-image" }.into()
             }
 
-            fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>> {
+            fn frame(&mut self, work: Work, paint: Paint, n: u32) -> Result<u64, Box<dyn Error>> {
                 let mut size = self.size;
                 if work == Work::ResizeStorm {
                     size = storm_size(n, self.size);
@@ -458,7 +524,7 @@ macro_rules! surface_runner {
                     px.copy_within(40 * stride.., 0);
                 }
                 for r in &self.rects {
-                    paint_rect(px, stride, *r, n);
+                    self::paint(paint, px, stride, *r, n);
                 }
                 let rect = |r: Rect| -> Result<$krate::Rect, Box<dyn Error>> {
                     Ok($krate::Rect {
@@ -551,7 +617,7 @@ impl Runner for MemcpyRunner {
         "-".into()
     }
 
-    fn frame(&mut self, work: Work, n: u32) -> Result<u64, Box<dyn Error>> {
+    fn frame(&mut self, work: Work, paint: Paint, n: u32) -> Result<u64, Box<dyn Error>> {
         let size = if work == Work::ResizeStorm {
             storm_size(n, self.size)
         } else {
@@ -562,7 +628,7 @@ impl Runner for MemcpyRunner {
         // Expose needs no paint (the pixels are retained); the others paint the damage.
         if work != Work::Expose {
             for r in &self.rects {
-                paint_rect(&mut self.src, stride, *r, n);
+                self::paint(paint, &mut self.src, stride, *r, n);
             }
         }
         let copied = match work {
@@ -677,6 +743,12 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
             "xbs-rgba".into(),
         ));
     }
+    // Qt's own backing store, in a process of its own.
+    lanes.push(
+        crate::qt_lane::QtRunner::new(server, s.size, s.wire)
+            .map(|r| Box::new(r) as Box<dyn Runner>)
+            .map_err(|e| ("qt".into(), e)),
+    );
     lanes.push(
         SoftbufferRunner::new(server, s.size, !s.wire)
             .map(|r| Box::new(r) as Box<dyn Runner>)
@@ -718,7 +790,7 @@ impl Runner for Failed {
     fn transport(&self) -> String {
         "-".into()
     }
-    fn frame(&mut self, _: Work, _: u32) -> Result<u64, Box<dyn Error>> {
+    fn frame(&mut self, _: Work, _: Paint, _: u32) -> Result<u64, Box<dyn Error>> {
         Err("not started".into())
     }
     fn sync(&mut self) -> Result<(), Box<dyn Error>> {
@@ -795,20 +867,35 @@ fn on_server(
     let mut outcomes = Vec::new();
     let mut shm_server = None;
     let mut wire_server = None;
-    for &s in selected {
+    let mut storm_server = None;
+    // Every painting scenario with each paint kind; Expose repairs without painting.
+    let jobs: Vec<(&Scenario, Option<Paint>)> = selected
+        .iter()
+        .flat_map(|&s| match s.work {
+            Work::Expose => vec![(s, None)],
+            _ => args.paints.iter().map(|&p| (s, Some(p))).collect(),
+        })
+        .collect();
+    for &(s, paint) in &jobs {
         let builder = XServer::builder().kind(kind);
         let server = if s.wire {
             wire_server.get_or_insert_with(|| builder.size(3840, 2160).without_shm().start())
+        } else if s.work == Work::ResizeStorm && kind == ServerKind::Xwayland {
+            // A server of its own for each storm: Xwayland takes a few hundred
+            // resizes at full speed, not more (see below).
+            storm_server.insert(builder.size(1920, 1080).start())
         } else {
             shm_server.get_or_insert_with(|| builder.size(1920, 1080).start())
         };
+        let label = paint.map_or(s.name.to_string(), |p| format!("{} {}", s.name, p.name()));
         let server = match server {
             Ok(server) => server,
             Err(xbs_tests::StartError::Unsupported(why)) => {
-                println!("\n{} skipped: {why}", s.name);
+                println!("\n{label} skipped: {why}");
                 outcomes.push(Outcome {
                     server: kind,
                     scenario: s.name,
+                    paint,
                     contender: "xbs".into(),
                     transport: "-".into(),
                     ms_per_frame: f64::NAN,
@@ -848,6 +935,7 @@ fn on_server(
             s.work == Work::ResizeStorm && (args.quick || kind == ServerKind::Xwayland);
         let rounds = if storm_once { 1 } else { rounds };
         let mut lanes = contenders(server, s);
+        let paint_kind = paint.unwrap_or(Paint::Pattern);
         if !args.contenders.is_empty() {
             lanes.retain(|l| args.contenders.contains(&l.runner.name()));
         }
@@ -857,8 +945,10 @@ fn on_server(
                 continue;
             }
             let warm = lane.runner.raise();
-            let warm =
-                warm.and_then(|()| (0..3).try_for_each(|n| lane.runner.frame(s.work, n).map(drop)));
+            let warm = warm.and_then(|()| match lane.runner.round(s.work, paint_kind, 0, 3) {
+                Some(r) => r.map(drop),
+                None => (0..3).try_for_each(|n| lane.runner.frame(s.work, paint_kind, n).map(drop)),
+            });
             if let Err(e) = warm.and_then(|()| lane.runner.sync()) {
                 lane.failed = Some(e.to_string());
             }
@@ -878,17 +968,22 @@ fn on_server(
                 }
                 let allocs = lane.runner.allocs();
                 let cpu = server.cpu_time();
-                let own = thread_cpu_time();
+                let own = lane.runner.cpu_time().unwrap_or_else(thread_cpu_time);
                 let t = Instant::now();
                 let mut bytes = 0;
-                let result = (0..frames).try_for_each(|n| {
-                    bytes += lane.runner.frame(s.work, n + 3 + round * frames)?;
-                    Ok::<(), Box<dyn Error>>(())
-                });
+                let first = 3 + round * frames;
+                let result = match lane.runner.round(s.work, paint_kind, first, frames) {
+                    Some(r) => r.map(|b| bytes += b),
+                    None => (0..frames).try_for_each(|n| {
+                        bytes += lane.runner.frame(s.work, paint_kind, first + n)?;
+                        Ok::<(), Box<dyn Error>>(())
+                    }),
+                };
                 let result = result.and_then(|()| lane.runner.sync());
                 let ms = t.elapsed().as_secs_f64() * 1e3 / f64::from(frames);
                 let server_ms = (server.cpu_time() - cpu).as_secs_f64() * 1e3 / f64::from(frames);
-                let client_ms = (thread_cpu_time() - own).as_secs_f64() * 1e3 / f64::from(frames);
+                let now = lane.runner.cpu_time().unwrap_or_else(thread_cpu_time);
+                let client_ms = (now - own).as_secs_f64() * 1e3 / f64::from(frames);
                 let allocated = lane.runner.allocs() - allocs;
                 match result {
                     Ok(()) => {
@@ -906,6 +1001,7 @@ fn on_server(
             outcomes.push(Outcome {
                 server: kind,
                 scenario: s.name,
+                paint,
                 contender: lane.runner.name(),
                 transport: lane.runner.transport(),
                 ms_per_frame: if lane.failed.is_some() {
@@ -926,27 +1022,37 @@ fn on_server(
                 bytes_per_frame: lane.bytes,
                 allocs_per_frame: median(&lane.allocs),
                 segments_alive: lane.runner.segments_alive(),
-                status: lane
-                    .failed
-                    .clone()
-                    .map_or("ok".into(), |e| format!("failed: {e}")),
+                status: lane.failed.clone().map_or("ok".into(), |e| {
+                    match e.starts_with(crate::qt_lane::SKIPPED) {
+                        true => e,
+                        false => format!("failed: {e}"),
+                    }
+                }),
             });
         }
-        print_scenario(&outcomes, s.name);
+        print_scenario(&outcomes, s.name, paint);
     }
     Ok(outcomes)
 }
 
-fn find<'a>(outcomes: &'a [Outcome], scenario: &str, contender: &str) -> Option<&'a Outcome> {
+fn find<'a>(
+    outcomes: &'a [Outcome],
+    scenario: &str,
+    paint: Option<Paint>,
+    contender: &str,
+) -> Option<&'a Outcome> {
     outcomes
         .iter()
-        .find(|o| o.scenario == scenario && o.contender == contender)
+        .find(|o| o.scenario == scenario && o.paint == paint && o.contender == contender)
 }
 
-fn print_scenario(outcomes: &[Outcome], scenario: &str) {
-    println!("\n{scenario}");
+fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>) {
+    match paint {
+        Some(p) => println!("\n{scenario}, {} paint", p.name()),
+        None => println!("\n{scenario}"),
+    }
     println!(
-        "  {:<16} {:<10} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>8} {:>5}",
+        "  {:<16} {:<10} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>9} {:>8} {:>5}",
         "contender",
         "transport",
         "ms/frame",
@@ -954,13 +1060,18 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str) {
         "client ms",
         "bytes/frame",
         "vs sb",
+        "vs qt",
         "vs floor",
         "allocs",
         "segs"
     );
-    let sb = find(outcomes, scenario, "softbuffer").map(|o| o.ms_per_frame);
-    let floor = find(outcomes, scenario, "memcpy").map(|o| o.ms_per_frame);
-    for o in outcomes.iter().filter(|o| o.scenario == scenario) {
+    let sb = find(outcomes, scenario, paint, "softbuffer").map(|o| o.ms_per_frame);
+    let qt = find(outcomes, scenario, paint, "qt").map(|o| o.ms_per_frame);
+    let floor = find(outcomes, scenario, paint, "memcpy").map(|o| o.ms_per_frame);
+    for o in outcomes
+        .iter()
+        .filter(|o| o.scenario == scenario && o.paint == paint)
+    {
         let ratio = |base: Option<f64>| match base {
             Some(b) if b.is_finite() && o.ms_per_frame.is_finite() => {
                 format!("{:.2}x", b / o.ms_per_frame)
@@ -978,7 +1089,7 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str) {
             continue;
         }
         println!(
-            "  {:<16} {:<10} {:>10.3} {:>10.3} {:>10.3} {:>12} {:>9} {:>9} {:>8.1} {:>5}",
+            "  {:<16} {:<10} {:>10.3} {:>10.3} {:>10.3} {:>12} {:>9} {:>9} {:>9} {:>8.1} {:>5}",
             o.contender,
             o.transport,
             o.ms_per_frame,
@@ -986,6 +1097,7 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str) {
             o.client_ms_per_frame,
             o.bytes_per_frame,
             ratio(sb),
+            ratio(qt),
             vs_floor,
             o.allocs_per_frame,
             o.segments_alive.map_or("-".into(), |s| s.to_string()),
@@ -1007,6 +1119,7 @@ fn json(gbps: f64, outcomes: &[Outcome]) -> String {
             serde_json::json!({
                 "server": o.server.name(),
                 "scenario": o.scenario,
+                "paint": o.paint.map(Paint::name),
                 "contender": o.contender,
                 "transport": o.transport,
                 "ms_per_frame": num(o.ms_per_frame),
@@ -1027,8 +1140,12 @@ impl Outcome {
     pub fn server(&self) -> ServerKind {
         self.server
     }
-    pub fn scenario(&self) -> &str {
-        self.scenario
+    /// The scenario and its paint kind, as the table and chart name them.
+    pub fn label(&self) -> String {
+        match self.paint {
+            Some(p) => format!("{} {}", self.scenario, p.name()),
+            None => self.scenario.to_string(),
+        }
     }
     pub fn contender(&self) -> &str {
         &self.contender

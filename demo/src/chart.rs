@@ -15,6 +15,7 @@ const WIDTH: u32 = 1000;
 fn colour(contender: &str) -> RGBColor {
     match contender {
         "softbuffer" => RGBColor(0xd6, 0x60, 0x4d),
+        "qt" => RGBColor(0x41, 0xb8, 0x3e),
         "memcpy" => RGBColor(0x99, 0x99, 0x99),
         "xbs" => RGBColor(0x2b, 0x6c, 0xb0),
         _ => RGBColor(0x7f, 0xa8, 0xd8),
@@ -27,10 +28,10 @@ pub fn draw(path: &Path, outcomes: &[Outcome]) -> Result<(), Box<dyn Error>> {
         .filter(|o| o.ms().is_finite() && o.ms() > 0.0)
         .collect();
     // (server, scenario) groups, in the order run.
-    let mut groups: Vec<(xbs_tests::ServerKind, &str)> = Vec::new();
+    let mut groups: Vec<(xbs_tests::ServerKind, String)> = Vec::new();
     for o in outcomes {
-        if !groups.contains(&(o.server(), o.scenario())) {
-            groups.push((o.server(), o.scenario()));
+        if !groups.contains(&(o.server(), o.label())) {
+            groups.push((o.server(), o.label()));
         }
     }
     let mut servers = groups.iter().map(|g| g.0).collect::<Vec<_>>();
@@ -54,7 +55,8 @@ pub fn draw(path: &Path, outcomes: &[Outcome]) -> Result<(), Box<dyn Error>> {
     let server_font = ("sans-serif", 16).into_font().style(FontStyle::Bold);
     let mut y = 50;
     let mut last_server = None;
-    for &(server, s) in &groups {
+    for (server, s) in &groups {
+        let server = *server;
         if last_server != Some(server) {
             root.draw(&Text::new(
                 format!("on {server}"),
@@ -68,7 +70,7 @@ pub fn draw(path: &Path, outcomes: &[Outcome]) -> Result<(), Box<dyn Error>> {
         y += ROW;
         for o in outcomes
             .iter()
-            .filter(|o| o.server() == server && o.scenario() == s)
+            .filter(|o| o.server() == server && &o.label() == s)
         {
             root.draw(&Text::new(
                 o.contender().to_string(),

@@ -11,6 +11,7 @@ mod compat;
 mod menu;
 mod pacing;
 mod paint;
+mod qt_lane;
 mod scene;
 mod screenshot;
 

@@ -94,6 +94,12 @@ fn main() {
             } else {
                 Ok(())
             };
+            if rest.iter().any(|a| a == "bench") {
+                // The bench's Qt lane (`demo/qt-lane`); without it the lane is skipped.
+                if let Err(e) = ensure_qt() {
+                    eprintln!("xtask: no Qt lane in the bench: {e}");
+                }
+            }
             ready.and_then(|()| cargo(&["run", "--release", "-p", "xbs-demo", "--"], rest))
         }
         _ => {
@@ -161,6 +167,19 @@ fn ensure_servers() -> Result<(), String> {
     install(&missing)
 }
 
+/// What the bench's Qt lane builds with: Qt 6's widgets (Debian's qt6-base-dev, which
+/// brings libxcb's headers), g++ and pkg-config.
+fn ensure_qt() -> Result<(), String> {
+    let found = Command::new("pkg-config")
+        .args(["--exists", "Qt6Widgets", "xcb"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if found && on_path("g++") {
+        return Ok(());
+    }
+    install(&["qt6-base-dev", "g++", "pkg-config"])
+}
+
 fn check_server(name: &str) -> Result<(), String> {
     if name == "xvfb" || OTHER_SERVERS.contains(&name) {
         Ok(())
@@ -225,10 +244,7 @@ fn ensure_xvfb() -> Result<(), String> {
 
 /// Installs Debian `packages` with apt-get, as root or through sudo.
 fn install(packages: &[&str]) -> Result<(), String> {
-    eprintln!(
-        "xtask: installing what the tests need: {}",
-        packages.join(" ")
-    );
+    eprintln!("xtask: installing {}", packages.join(" "));
     let is_root = Command::new("id")
         .arg("-u")
         .output()

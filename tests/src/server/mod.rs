@@ -675,7 +675,7 @@ impl XServer {
 
 /// The CPU time of process `pid`, every thread of it, in nanoseconds
 /// (`/proc/PID/task/*/schedstat`: its first field is the time run on a CPU).
-fn process_cpu_time(pid: u32) -> Duration {
+pub fn process_cpu_time(pid: u32) -> Duration {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return Duration::ZERO;
     };
