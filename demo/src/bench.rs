@@ -320,6 +320,8 @@ struct XbsRunner<C: Connection> {
     region: Region,
     label: String,
     allocs: u64,
+    /// `begin_paint` (keeps the region's pixels) instead of `begin_repaint`.
+    keep: bool,
 }
 
 impl<C: Connection> XbsRunner<C> {
@@ -336,6 +338,7 @@ impl<C: Connection> XbsRunner<C> {
             size,
             rects: Vec::new(),
             region: Region::new(),
+            keep: label.ends_with("-begin-paint"),
             label,
             allocs: 0,
         })
@@ -391,7 +394,11 @@ impl<C: Connection> Runner for XbsRunner<C> {
                 let store = self.window.store_mut().ok_or("no store")?;
                 {
                     // The paint below writes every pixel of the damage.
-                    let mut frame = counted(&mut self.allocs, || store.begin_repaint(&region))?;
+                    let keep = self.keep;
+                    let mut frame = counted(&mut self.allocs, || match keep {
+                        true => store.begin_paint(&region),
+                        false => store.begin_repaint(&region),
+                    })?;
                     let mut rects = frame.rects_mut();
                     let pixel = crate::paint::fill_pixel(n);
                     while let Some(mut r) = rects.next() {
@@ -727,6 +734,11 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
             Options::new().single_buffer(true),
             "xbs-single-buffer".into(),
         ));
+        // `begin_paint`, which keeps the region's old pixels, against the xbs lane's
+        // `begin_repaint` (the app repaints all of it): never faster.
+        if matches!(s.work, Work::Full | Work::Damage16) {
+            lanes.push(with(Options::new(), "xbs-begin-paint".into()));
+        }
     }
     if !s.wire {
         // softbuffer's API on xbs (xbs_window::Surface), the same code as the next lane.
