@@ -196,6 +196,8 @@ pub struct Outcome {
     scenario: &'static str,
     /// The paint kind (none for Expose, which repairs without painting).
     paint: Option<Paint>,
+    /// The core-to-core round trip measured just before the scenario ran (ns).
+    trip_ns: f64,
     contender: String,
     transport: String,
     ms_per_frame: f64,
@@ -948,6 +950,7 @@ fn on_server(
                     server: kind,
                     scenario: s.name,
                     paint,
+                    trip_ns: f64::NAN,
                     contender: "xbs".into(),
                     transport: "-".into(),
                     ms_per_frame: f64::NAN,
@@ -988,6 +991,8 @@ fn on_server(
         let rounds = if storm_once { 1 } else { rounds };
         let mut lanes = contenders(server, s);
         let paint_kind = paint.unwrap_or(Paint::Pattern);
+        // Where the CPUs are now (see `core_to_core_ns`): the host may move them.
+        let trip = core_to_core_ns();
         if !args.contenders.is_empty() {
             lanes.retain(|l| args.contenders.contains(&l.runner.name()));
         }
@@ -1054,6 +1059,7 @@ fn on_server(
                 server: kind,
                 scenario: s.name,
                 paint,
+                trip_ns: trip,
                 contender: lane.runner.name(),
                 transport: lane.runner.transport(),
                 ms_per_frame: if lane.failed.is_some() {
@@ -1082,7 +1088,7 @@ fn on_server(
                 }),
             });
         }
-        print_scenario(&outcomes, s.name, paint);
+        print_scenario(&outcomes, s.name, paint, trip);
     }
     Ok(outcomes)
 }
@@ -1098,11 +1104,9 @@ fn find<'a>(
         .find(|o| o.scenario == scenario && o.paint == paint && o.contender == contender)
 }
 
-fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>) {
-    match paint {
-        Some(p) => println!("\n{scenario}, {} paint", p.name()),
-        None => println!("\n{scenario}"),
-    }
+fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, trip: f64) {
+    let kind = paint.map_or(String::new(), |p| format!(", {} paint", p.name()));
+    println!("\n{scenario}{kind} (core to core and back: {trip:.0} ns)");
     println!(
         "  {:<16} {:<10} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>9} {:>8} {:>5}",
         "contender",
@@ -1172,6 +1176,7 @@ fn json(gbps: f64, trip: f64, outcomes: &[Outcome]) -> String {
                 "server": o.server.name(),
                 "scenario": o.scenario,
                 "paint": o.paint.map(Paint::name),
+                "core_to_core_round_trip_ns": num(o.trip_ns),
                 "contender": o.contender,
                 "transport": o.transport,
                 "ms_per_frame": num(o.ms_per_frame),
