@@ -429,8 +429,7 @@ impl<C: Connection> Runner for XbsRunner<C> {
     }
 
     fn sync(&mut self) -> Result<(), Box<dyn Error>> {
-        self.window.connection().get_input_focus()?.reply()?;
-        Ok(())
+        viewable(&**self.window.connection(), self.window.id())
     }
 
     fn segments_alive(&self) -> Option<usize> {
@@ -568,8 +567,7 @@ macro_rules! surface_runner {
             }
 
             fn sync(&mut self) -> Result<(), Box<dyn Error>> {
-                self.window.connection().get_input_focus()?.reply()?;
-                Ok(())
+                viewable(&**self.window.connection(), self.window.id())
             }
 
             fn allocs(&self) -> u64 {
@@ -585,6 +583,16 @@ macro_rules! surface_runner {
 
 surface_runner!(SoftbufferRunner, softbuffer, "softbuffer");
 surface_runner!(SurfaceRunner, xbs_window, "xbs-surface");
+
+/// A round trip, and a check that the window still shows: frames into a window the
+/// compositor unmapped cost the server nothing and would measure nothing.
+fn viewable(conn: &impl Connection, window: u32) -> Result<(), Box<dyn Error>> {
+    let state = conn.get_window_attributes(window)?.reply()?.map_state;
+    if state != x11rb::protocol::xproto::MapState::VIEWABLE {
+        return Err(format!("the window is no longer viewable ({state:?}): not measured").into());
+    }
+    Ok(())
+}
 
 fn raise(conn: &impl Connection, window: u32) -> Result<(), Box<dyn Error>> {
     use x11rb::protocol::xproto::StackMode;
@@ -841,7 +849,8 @@ fn memcpy_gbps() -> f64 {
 /// shm lanes then take 2-4 times as long.
 fn core_to_core_ns() -> f64 {
     use std::sync::atomic::{AtomicU64, Ordering};
-    const TRIPS: u64 = 20_000;
+    const BURSTS: u32 = 5;
+    const TRIPS: u64 = 2_000;
     const STOP: u64 = u64::MAX;
     let ball = std::sync::Arc::new(AtomicU64::new(0));
     let other = ball.clone();
@@ -853,20 +862,27 @@ fn core_to_core_ns() -> f64 {
             _ => std::hint::spin_loop(),
         }
     });
-    let t = Instant::now();
-    let mut trips = 0;
-    // At most 100 ms: on one CPU (the bench pinned) each trip is a time slice.
-    while trips < TRIPS && t.elapsed() < std::time::Duration::from_millis(100) {
-        ball.store(2 * trips + 1, Ordering::Release);
-        while ball.load(Ordering::Acquire) != 2 * trips + 2 {
-            std::hint::spin_loop();
+    // The best of a few short bursts: one the scheduler interrupted (a server, a
+    // compositor waking) says nothing about where the CPUs are. Each at most 20 ms:
+    // on one CPU (the bench pinned) every trip is a time slice.
+    let mut best = f64::MAX;
+    let mut v = 0;
+    for _ in 0..BURSTS {
+        let t = Instant::now();
+        let mut trips = 0;
+        while trips < TRIPS && t.elapsed() < std::time::Duration::from_millis(20) {
+            ball.store(v + 1, Ordering::Release);
+            while ball.load(Ordering::Acquire) != v + 2 {
+                std::hint::spin_loop();
+            }
+            v += 2;
+            trips += 1;
         }
-        trips += 1;
+        best = best.min(t.elapsed().as_nanos() as f64 / trips.max(1) as f64);
     }
-    let ns = t.elapsed().as_nanos() as f64 / trips.max(1) as f64;
     ball.store(STOP, Ordering::Release);
     let _ = echo.join();
-    ns
+    best
 }
 
 pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
