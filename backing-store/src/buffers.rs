@@ -99,7 +99,7 @@ impl<C: Connection> Buffers<C> {
     /// Whether paints over pixels in flight wait now, having measured that waiting
     /// gives shorter frames than switching (`switching.rs`).
     pub(crate) fn prefers_waiting(&self) -> bool {
-        !self.single && !self.switch_always && self.chooser.waits()
+        !self.single && !self.switch_always && self.front.reads_later() && self.chooser.waits()
     }
 
     /// The shared segments of the buffers.
@@ -134,7 +134,8 @@ impl<C: Connection> Buffers<C> {
         image: &Geometry,
     ) -> Result<(), Error> {
         let contended = self.front.busy_in(region);
-        let choice = match self.single || self.switch_always {
+        // Only where the server reads the memory later is there anything to choose.
+        let choice = match self.single || self.switch_always || !self.front.reads_later() {
             true => Choice::Switch,
             false => self.chooser.paint(Instant::now(), contended),
         };

@@ -70,9 +70,11 @@ pub(crate) struct Chooser {
 impl Chooser {
     pub(crate) fn new() -> Self {
         Chooser {
-            state: State::Trial {
-                block: 0,
-                skipped: 0,
+            // Switching until a paint first finds the front busy, which starts a trial:
+            // an app that never paints over pixels in flight has nothing to choose.
+            state: State::Settled {
+                choice: Choice::Switch,
+                left: 1,
             },
             last: None,
             samples: [Duration::ZERO; BLOCK],
@@ -187,6 +189,11 @@ mod tests {
         mut frame: impl FnMut(Choice, u32) -> Duration,
     ) -> u32 {
         let mut n = 0;
+        if !matches!(c.state, State::Trial { .. }) {
+            // The contended paint that starts a trial.
+            *now += frame(c.paint(*now, true), n);
+            n += 1;
+        }
         while matches!(c.state, State::Trial { .. }) {
             *now += frame(c.paint(*now, true), n);
             n += 1;
@@ -279,6 +286,13 @@ mod tests {
         // the faster (130 µs two frames against 160).
         let (mut c, mut now) = (Chooser::new(), Instant::now());
         let mut n = 0u32;
+        // Nothing is measured before a paint finds the front busy.
+        for _ in 0..100 {
+            assert_eq!(c.paint(now, false), Choice::Switch);
+            now += 30 * US;
+        }
+        assert!(!matches!(c.state, State::Trial { .. }));
+        c.paint(now, true);
         while matches!(c.state, State::Trial { .. }) {
             let contended = !(c.waits() && n % 2 == 1);
             now += match c.paint(now, contended) {
@@ -291,6 +305,7 @@ mod tests {
         assert!(c.waits());
         // Pauses are no frames: a trial of them never ends.
         let (mut c, mut now) = (Chooser::new(), Instant::now());
+        c.paint(now, true);
         for _ in 0..200 {
             assert_eq!(c.paint(now, true), Choice::Switch);
             now += GAP;
