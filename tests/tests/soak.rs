@@ -11,7 +11,7 @@
 //! - `XBS_SOAK_SEED=N`: that seed only;
 //! - `XBS_SOAK_ONLY=NAME[,NAME..]`: only those configurations (`shm-fd`,
 //!   `shm-fd+copy`, `shm-sysv`, `shm-sysv+copy`, `put-image`, `put-image+copy`,
-//!   `depth-16`).
+//!   `shm-fd+present`, `depth-16`).
 //!
 //! A failure prints the command that repeats exactly that configuration and seed.
 
@@ -20,7 +20,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{scene, Op, Scene};
-use xbs::{Options, Rect, Region, Transport};
+use xbs::{Options, PresentMode, Rect, Region, Transport};
 use xbs_tests::leaks::{self, Snapshot};
 use xbs_tests::XServer;
 
@@ -37,16 +37,18 @@ struct Config {
     name: &'static str,
     transport: Option<Transport>,
     server_copy: bool,
+    present: PresentMode,
 }
 
 /// The configurations on the default (depth 24) server.
-const CONFIGS: [Config; 6] = [
+const CONFIGS: [Config; 7] = [
     Config::new("shm-fd", Transport::ShmFd, false),
     Config::new("shm-fd+copy", Transport::ShmFd, true),
     Config::new("shm-sysv", Transport::ShmSysV, false),
     Config::new("shm-sysv+copy", Transport::ShmSysV, true),
     Config::new("put-image", Transport::PutImage, false),
     Config::new("put-image+copy", Transport::PutImage, true),
+    Config::presenting("shm-fd+present", Transport::ShmFd),
 ];
 
 /// The configuration on a depth-16 server: the transport the store picks.
@@ -54,6 +56,7 @@ const DEPTH_16: Config = Config {
     name: "depth-16",
     transport: None,
     server_copy: false,
+    present: PresentMode::Off,
 };
 
 impl Config {
@@ -62,6 +65,18 @@ impl Config {
             name,
             transport: Some(transport),
             server_copy,
+            present: PresentMode::Off,
+        }
+    }
+
+    /// Flushes through Present at once (`PresentMode::Immediate`): shared pixmaps over
+    /// the store's segments, two buffers switched at each present, idle fences.
+    const fn presenting(name: &'static str, transport: Transport) -> Config {
+        Config {
+            name,
+            transport: Some(transport),
+            server_copy: false,
+            present: PresentMode::Immediate,
         }
     }
 
@@ -141,7 +156,10 @@ fn soak(server: &XServer, config: &Config, seed: u64) {
         "XBS_SOAK_ONLY={} XBS_SOAK_SEED={seed} cargo test --release -p xbs-tests --test soak -- --nocapture",
         config.name
     );
-    let options = Options::new().transport(transport).server_copy(server_copy);
+    let options = Options::new()
+        .transport(transport)
+        .server_copy(server_copy)
+        .present(config.present);
     let before = Snapshot::take(&*sc.conn);
     let mut store = xbs::BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
     sc.model_store(&store);
@@ -270,6 +288,17 @@ impl Held {
         fds.retain(|f| !f.contains("memfd:xbs-shm"));
         let memfds = memfds - fds.len();
         let attached = server.remove("ShmSeg").unwrap_or(0) as usize;
+        if stats.present != PresentMode::Off {
+            // A fence a segment, and a pixmap a segment presented since the last
+            // resize (which frees them: they were made for the old size).
+            let fences = server.remove("SyncFence").unwrap_or(0) as usize;
+            let pixmaps = server.remove("PIXMAP").unwrap_or(0) as usize;
+            assert_eq!(fences, stats.segments_alive, "{what}: fences ({stats:?})");
+            assert!(
+                pixmaps <= stats.segments_alive,
+                "{what}: {pixmaps} pixmaps ({stats:?})"
+            );
+        }
         assert_eq!(
             memfds,
             expect(Transport::ShmFd),
