@@ -61,28 +61,7 @@ impl<C: Connection> Buffer<C> {
     /// one round trip.
     pub(crate) fn wait(&mut self, conn: &C) -> Result<(), Error> {
         if let Some(fence) = self.fence.take() {
-            // The present triggers its idle fence without waking a `SyncAwaitFence`
-            // (the X server's `present_fence_set_triggered` only sets the flag), so
-            // ask until it says so: a round trip a nap, only while the
-            // display has both buffers (backing off to 2 ms: a vblank is ~16 ms away,
-            // the next present still makes it). Then reset it for the next present.
-            use x11rb::protocol::sync::ConnectionExt as _;
-            let mut nap = std::time::Duration::from_micros(250);
-            loop {
-                let triggered = conn
-                    .sync_query_fence(fence)
-                    .map_err(Error::conn("QueryFence"))?
-                    .reply()
-                    .map_err(Error::reply("QueryFence"))?
-                    .triggered;
-                if triggered {
-                    break;
-                }
-                std::thread::sleep(nap);
-                nap = (nap * 2).min(std::time::Duration::from_millis(2));
-            }
-            conn.sync_reset_fence(fence)
-                .map_err(Error::conn("ResetFence"))?;
+            crate::store::wait_for_fence(conn, fence)?;
             self.marker.discard();
             self.busy.clear();
             self.completion_seq = None;

@@ -147,6 +147,9 @@ pub(crate) struct ServerCopy<C: Connection> {
     pub(crate) pixmap: Resource<C>,
     pub(crate) width: u32,
     pub(crate) height: u32,
+    /// Presenting it (`store/present.rs`, filled): the idle fence and serial of its
+    /// last present, until the server is done reading it; nothing writes it till then.
+    pub(crate) presenting: Option<(u32, u32)>,
 }
 
 impl<C: Connection> ServerCopy<C> {
@@ -178,6 +181,7 @@ impl<C: Connection> ServerCopy<C> {
             pixmap,
             width,
             height,
+            presenting: None,
         };
         if let Some(old) = old {
             let keep = Rect::new(0, 0, old.width.min(width), old.height.min(height));

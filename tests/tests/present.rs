@@ -1,8 +1,10 @@
 //! Presenting through the Present extension (`Options::present`): flushes become
-//! `PresentPixmap`s of shm pixmaps over the store's buffers, read at the vblank. On a
-//! real server (`XBS_TEST_SERVER` picks which; Xvfb at `-fakescreenfps 120`).
+//! `PresentPixmap`s of shm pixmaps over the store's buffers, read at the vblank, or,
+//! over put-image, of a server pixmap the uploads fill. On a real server
+//! (`XBS_TEST_SERVER` picks which; Xvfb at `-fakescreenfps 120`).
 
 mod common;
+mod hide;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,10 +42,11 @@ fn presented(sc: &mut Scene, store: &mut Store, image: &[u32]) {
 }
 
 #[test]
-fn presented_flushes_are_pixel_exact_on_every_shm_transport() {
+fn presented_flushes_are_pixel_exact_on_every_transport() {
     let _serial = leaks::serial();
     let server = server();
-    for transport in [Transport::ShmFd, Transport::ShmSysV] {
+    // Put-image presents a server pixmap its uploads fill.
+    for transport in [Transport::ShmFd, Transport::ShmSysV, Transport::PutImage] {
         for mode in [PresentMode::Vsync, PresentMode::Immediate] {
             let what = format!("{transport:?} {mode:?}");
             let mut sc = scene(&server, 160, 120, false);
@@ -126,19 +129,81 @@ fn a_paint_while_a_present_waits_for_its_vblank_never_tears_it() {
 }
 
 #[test]
-fn without_shared_memory_presenting_falls_back_with_a_warning() {
+fn put_image_presents_a_pixmap_it_fills_and_writes_it_only_once_read() {
+    // On a server without MIT-SHM at all (where one runs without it).
+    let _serial = leaks::serial();
+    let builder = match ServerKind::from_env() {
+        ServerKind::Xvfb => XServer::builder().fake_screen_fps(120),
+        kind => XServer::builder().kind(kind),
+    };
+    let Some(server) = xbs_tests::start_or_skip(builder.without_shm()) else {
+        return;
+    };
+    let mut sc = scene(&server, 120, 90, false);
+    let baseline = Snapshot::take(&*sc.conn);
+    let options = Options::new().present(PresentMode::Vsync);
+    let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+    let s = store.stats();
+    assert_eq!(
+        (s.transport, s.present),
+        (Transport::PutImage, PresentMode::Vsync)
+    );
+    let mut image = vec![0u32; 120 * 90];
+    let all = region(&[(0, 0, 120, 90)]);
+    // Frames in a row: each flush waits until the last present has read the pixmap,
+    // so each one shows as it was painted.
+    for seed in 1..6 {
+        sc.paint_flush(&mut store, &mut image, &all, seed);
+        presented(&mut sc, &mut store, &image);
+        sc.check(&format!("frame {seed}"));
+    }
+    // Back to back: each flush waits for the last present to have read the pixmap
+    // (one present a vblank), so none is skipped, none shows a later frame's pixels.
+    for seed in 6..16 {
+        sc.paint_flush(&mut store, &mut image, &all, seed);
+    }
+    presented(&mut sc, &mut store, &image);
+    sc.check("after ten back to back");
+    let s = store.stats();
+    assert!(s.presents >= 15 && s.present_copies >= 15, "{s:?}");
+    assert_eq!(s.present_skips, 0, "{s:?}");
+    // A flush while the last present may still read the pixmap waits for it: with
+    // the server stopped right after a present, the next flush waits until it runs
+    // again, having written nothing meanwhile.
+    sc.paint_flush(&mut store, &mut image, &all, 16);
+    let waits = store.stats().waits;
+    let resume = common::stop_for_a_while(&server);
+    sc.paint_flush(&mut store, &mut image, &all, 17);
+    resume.join().unwrap();
+    assert_eq!(store.stats().waits, waits + 1, "{:?}", store.stats());
+    presented(&mut sc, &mut store, &image);
+    sc.check("after the stop");
+    store.close().unwrap();
+    sc.conn.sync().unwrap();
+    let after = Snapshot::take(&*sc.conn);
+    assert_eq!(after.server, baseline.server, "server resources");
+}
+
+#[test]
+fn without_present_presenting_falls_back_with_a_warning() {
+    // No server here can turn Present off: the connection says the server lacks it.
     let _serial = leaks::serial();
     let server = XServer::start().unwrap();
-    let mut sc = scene(&server, 64, 64, false);
-    let options = Options::new()
-        .transport(Transport::PutImage)
-        .present(PresentMode::Vsync);
-    let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+    let sc = scene(&server, 64, 64, false);
+    let (conn, _) = server.connect().unwrap();
+    let conn = hide::Hiding {
+        inner: conn,
+        extension: x11rb::protocol::present::X11_EXTENSION_NAME,
+    };
+    let options = Options::new().present(PresentMode::Vsync);
+    let mut store = BackingStore::new(conn, sc.window, options).unwrap();
     assert_eq!(store.stats().present, PresentMode::Off);
-    let mut image = vec![0u32; 64 * 64];
     let all = region(&[(0, 0, 64, 64)]);
-    sc.paint_flush(&mut store, &mut image, &all, 1);
-    sc.settle(&mut store, &image).unwrap();
-    sc.check("put-image, as with Off");
+    store
+        .begin_paint(&all)
+        .unwrap()
+        .fill(all.bounds(), 0xff00_8040);
+    store.flush(&all).unwrap();
     assert_eq!(store.stats().presents, 0);
+    assert!(store.stats().flushes >= 1);
 }

@@ -11,7 +11,7 @@
 //! - `XBS_SOAK_SEED=N`: that seed only;
 //! - `XBS_SOAK_ONLY=NAME[,NAME..]`: only those configurations (`shm-fd`,
 //!   `shm-fd+copy`, `shm-sysv`, `shm-sysv+copy`, `put-image`, `put-image+copy`,
-//!   `shm-fd+present`, `depth-16`).
+//!   `shm-fd+present`, `put-image+present`, `depth-16`).
 //!
 //! A failure prints the command that repeats exactly that configuration and seed.
 
@@ -41,7 +41,7 @@ struct Config {
 }
 
 /// The configurations on the default (depth 24) server.
-const CONFIGS: [Config; 7] = [
+const CONFIGS: [Config; 8] = [
     Config::new("shm-fd", Transport::ShmFd, false),
     Config::new("shm-fd+copy", Transport::ShmFd, true),
     Config::new("shm-sysv", Transport::ShmSysV, false),
@@ -49,6 +49,7 @@ const CONFIGS: [Config; 7] = [
     Config::new("put-image", Transport::PutImage, false),
     Config::new("put-image+copy", Transport::PutImage, true),
     Config::presenting("shm-fd+present", Transport::ShmFd),
+    Config::presenting("put-image+present", Transport::PutImage),
 ];
 
 /// The configuration on a depth-16 server: the transport the store picks.
@@ -70,7 +71,8 @@ impl Config {
     }
 
     /// Flushes through Present at once (`PresentMode::Immediate`): shared pixmaps over
-    /// the store's segments, two buffers switched at each present, idle fences.
+    /// the store's segments, two buffers switched at each present, idle fences; over
+    /// put-image, the server pixmap the uploads fill.
     const fn presenting(name: &'static str, transport: Transport) -> Config {
         Config {
             name,
@@ -290,12 +292,15 @@ impl Held {
         let attached = server.remove("ShmSeg").unwrap_or(0) as usize;
         if stats.present != PresentMode::Off {
             // A fence a segment, and a pixmap a segment presented since the last
-            // resize (which frees them: they were made for the old size).
+            // resize (which frees them: they were made for the old size); presenting
+            // the server-side copy it fills (put-image), its pixmap and one fence.
+            let filled = usize::from(stats.server_copy);
             let fences = server.remove("SyncFence").unwrap_or(0) as usize;
             let pixmaps = server.remove("PIXMAP").unwrap_or(0) as usize;
-            assert_eq!(fences, stats.segments_alive, "{what}: fences ({stats:?})");
+            let presented = stats.segments_alive + filled;
+            assert_eq!(fences, presented, "{what}: fences ({stats:?})");
             assert!(
-                pixmaps <= stats.segments_alive,
+                (filled..=presented).contains(&pixmaps),
                 "{what}: {pixmaps} pixmaps ({stats:?})"
             );
         }

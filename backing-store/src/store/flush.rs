@@ -65,7 +65,12 @@ impl<C: Connection> BackingStore<C> {
             let sent = Region::from_rects(rects.iter().copied());
             canvas.unblank(&sent);
         }
-        if let Some(presenter) = &mut self.presenter {
+        // Presenting the buffers' own pixmaps (no server-side copy to fill instead).
+        let shm_presenter = self
+            .presenter
+            .as_mut()
+            .filter(|_| self.server_copy.is_none());
+        if let Some(presenter) = shm_presenter {
             if let Some(seg) = canvas.buffers.front().memory.segment() {
                 let image = canvas.geometry.rect();
                 // A flip shows the whole pixmap: no pixel of it may read as garbage.
@@ -107,6 +112,13 @@ impl<C: Connection> BackingStore<C> {
                 .make_staging_writable(rects, &canvas.geometry)?;
             let staging = canvas.buffers.front_mut().memory.pixels_mut();
             conversion.convert(rects, &canvas.geometry, staging);
+        }
+        if let Some((fence, _)) = self.server_copy.as_mut().and_then(|c| c.presenting.take()) {
+            // Filled and presented: not written before the server is done reading it.
+            let started = std::time::Instant::now();
+            super::wait_for_fence(&*self.conn, fence)?;
+            self.stats.waits += 1;
+            self.stats.wait_time += started.elapsed();
         }
         let (drawable, gc) = match &self.server_copy {
             Some(copy) => (copy.pixmap.id(), self.gcs.quiet.id()),
@@ -168,11 +180,32 @@ impl<C: Connection> BackingStore<C> {
         if front.reads_later() {
             front.uploaded(conn, last_seq, rects)?;
         }
-        self.show_from_copy()?;
+        self.show_or_present()?;
         self.stats.flushes += 1;
         self.pace.flushed()?;
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(())
+    }
+
+    /// After uploading the scratch clip into the server-side copy, if there is one:
+    /// presents it where presenting (filled), else copies the scratch rects onto the
+    /// window.
+    fn show_or_present(&mut self) -> Result<(), Error> {
+        if let (Some(presenter), Some(copy)) = (&mut self.presenter, &mut self.server_copy) {
+            let clip = &self.scratch.clip;
+            match presenter.present_filled(copy.pixmap.id(), clip, &mut self.stats) {
+                Ok(done) => {
+                    copy.presenting = Some(done);
+                    return Ok(());
+                }
+                Err(e) if e.is_connection_lost() => return Err(e),
+                Err(e) => {
+                    log::warn!("presenting failed ({e}); flushes upload at once from now");
+                    self.presenter = None;
+                }
+            }
+        }
+        self.show_from_copy()
     }
 
     /// Copies the scratch rects from the server-side copy onto the window, if there is

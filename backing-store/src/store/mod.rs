@@ -27,6 +27,7 @@ mod scroll;
 use std::sync::Arc;
 
 use x11rb::connection::Connection;
+use x11rb::protocol::sync::ConnectionExt as _;
 use x11rb::protocol::xproto::Window;
 use x11rb::protocol::Event;
 
@@ -50,6 +51,7 @@ use xbs_shm::RequestError as _;
 
 pub(crate) use flush::COALESCE_SLACK;
 pub use options::{Events, Layout, Options, PresentMode, Stats};
+pub(crate) use present::wait_for_fence;
 pub use resize::SHRINK_AFTER;
 #[cfg(fuzzing)]
 pub(crate) use scroll::{move_pixels, scroll_plan};
@@ -207,8 +209,12 @@ impl<C: Connection> BackingStore<C> {
         // A shared pixmap over a segment needs it attached read-write (the server
         // answers BadAccess otherwise): the one case where the server must be able to
         // write (SECURITY.md S12). It never does unless a client draws into the pixmap.
+        // Not where there are no shared pixmaps: the presents are then of a server
+        // pixmap the uploads fill, and the server only reads the segments.
+        let shared_pixmaps = caps.contains(xbs_shm::ShmCaps::SHARED_PIXMAPS);
         let access = match options.present {
             PresentMode::Off => xbs_shm::Access::ReadOnly,
+            _ if !shared_pixmaps || options.server_copy => xbs_shm::Access::ReadOnly,
             _ => xbs_shm::Access::ReadWrite,
         };
         transports.access = access;
@@ -216,7 +222,7 @@ impl<C: Connection> BackingStore<C> {
         let composited = crate::compositor::composited(&*conn, window)?;
         let mut stats = Stats::new(Transport::PutImage);
         let memory = transports.allocate(&conn, len.server, len.server, &mut stats)?;
-        let server_copy = if options.server_copy {
+        let mut server_copy = if options.server_copy {
             let made = ServerCopy::new(
                 &conn,
                 window,
@@ -237,10 +243,6 @@ impl<C: Connection> BackingStore<C> {
                     Some("the store's events do not reach it (Events::Foreign)".to_string())
                 } else if conversion.is_some() {
                     Some("the pixels are converted on upload".to_string())
-                } else if server_copy.is_some() {
-                    Some("a server-side copy is kept".to_string())
-                } else if memory.segment().is_none() {
-                    Some("the transport is put-image".to_string())
                 } else {
                     None
                 };
@@ -257,9 +259,32 @@ impl<C: Connection> BackingStore<C> {
                 }
             }
         };
+        // Without shared pixmaps over the memory (put-image, a server that makes none)
+        // or with a server-side copy kept anyway, the presents are of that copy, which
+        // the uploads fill (`present.rs`).
+        let filled = presenter.as_ref().is_some_and(|p| {
+            memory.segment().is_none() || !p.shm_pixmaps() || server_copy.is_some()
+        });
+        let mut presenter = presenter;
+        if filled && server_copy.is_none() {
+            let made = ServerCopy::new(
+                &conn,
+                window,
+                geometry.format.depth,
+                (geometry.width, geometry.height),
+                gcs.quiet.id(),
+                None,
+            );
+            server_copy = keep_server_copy(made)?;
+            if server_copy.is_none() {
+                log::warn!("presenting is off: no pixmap to present; flushes upload at once");
+                presenter = None;
+            }
+        }
         let retains = conversion.is_none();
         let mut buffers = Buffers::new(memory, &conn, retains, options.single_buffer, access);
-        buffers.switch_always = presenter.is_some();
+        // Presenting the buffers' own pixmaps, a wait lasts until a vblank: switch.
+        buffers.switch_always = presenter.is_some() && !filled;
         let pace = Pace::new(&conn);
         Ok(BackingStore {
             presenter,
@@ -351,8 +376,9 @@ impl<C: Connection> BackingStore<C> {
         let counts = buffers.counts();
         let mut s = self.stats.clone();
         s.transport = self.transport();
-        s.waits = counts.waits;
-        s.wait_time = counts.wait_time;
+        // The buffers' waits, and the store's own for a filled pixmap (`present.rs`).
+        s.waits += counts.waits;
+        s.wait_time += counts.wait_time;
         s.switches = counts.switches;
         s.prefers_waiting = buffers.prefers_waiting();
         s.allocations += counts.spares;
@@ -465,6 +491,18 @@ impl<C: Connection> BackingStore<C> {
                 let Some((seg, fence)) = self.presenter.as_ref().and_then(|p| p.idle(e)) else {
                     return false;
                 };
+                if seg == present::FILLED {
+                    // The server is done with the filled pixmap: uploads may go on.
+                    if let Some(copy) = &mut self.server_copy {
+                        if copy.presenting == Some((fence, e.serial)) {
+                            copy.presenting = None;
+                            if let Ok(cookie) = self.conn.sync_reset_fence(fence) {
+                                cookie.ignore_error();
+                            }
+                        }
+                    }
+                    return true;
+                }
                 // The server is done with the buffer: free without asking.
                 self.canvas.buffers.idle(seg, fence, e.serial);
                 true
@@ -508,11 +546,17 @@ impl<C: Connection> BackingStore<C> {
             server_copy,
             gcs,
             presenter,
+            conn,
             ..
         } = self;
+        let filled = server_copy.as_ref().and_then(|c| c.presenting);
         let presents = match presenter {
-            // Nothing may be presented from a segment about to go.
-            Some(p) => canvas.buffers.wait_all().and_then(|()| p.release()),
+            // Nothing may be presented from a segment or pixmap about to go.
+            Some(p) => canvas
+                .buffers
+                .wait_all()
+                .and_then(|()| filled.map_or(Ok(()), |(f, _)| wait_for_fence(&*conn, f)))
+                .and_then(|()| p.release()),
             None => Ok(()),
         };
         let detached = canvas.buffers.close();

@@ -76,9 +76,12 @@ pub enum PresentMode {
     /// paints into its other buffer meanwhile. A present queued for the same vblank as
     /// a later one is skipped by the server, so each present also updates what those
     /// not yet known shown did: the store must see its events ([`Events::Handed`] or
-    /// [`Events::Own`]). Needs those, shm with shared pixmaps, the native layout and
-    /// no server-side copy; where any is missing the store warns once and works as
-    /// with `Off` ([`Stats::present`] says which it does).
+    /// [`Events::Own`]). Without shared pixmaps (put-image, a server that makes none)
+    /// or with a server-side copy, the presented pixmap is the server-side copy of the
+    /// window ([`Options::server_copy`], made for it), which the uploads fill; a flush
+    /// then waits until the last present is done reading it. Needs the events and the
+    /// native layout; where either is missing, or the server has no Present, the
+    /// store warns once and works as with `Off` ([`Stats::present`] says which).
     Vsync,
     /// As `Vsync`, but presented at once (`PresentOptionAsync`): no wait for the
     /// vblank, tearing allowed.

@@ -1,7 +1,10 @@
 //! Presenting through the Present extension ([`PresentMode::Vsync`],
 //! [`PresentMode::Immediate`]): a flush becomes a `PresentPixmap` of an MIT-SHM pixmap
 //! made over the buffer's segment, with the flushed region (an XFixes region kept and
-//! reset, not made per frame) as its update region.
+//! reset, not made per frame) as its update region. Where there are no shared pixmaps
+//! (put-image, a server without them), the pixmap is the server-side copy of the
+//! window (`server.rs`), *filled* by the store's uploads before each present, and not
+//! written again until that present is done with it.
 //!
 //! The server reads the pixmap at the vblank, long after the request: the buffer is in
 //! flight until the present's idle fence (an XSync fence per segment) triggers. A wait
@@ -25,12 +28,16 @@ use super::options::{PresentMode, Stats};
 use crate::geometry::Geometry;
 use crate::{Error, Region};
 
-/// A segment's pixmap (for the image size it was made at) and its idle fence.
+/// A segment's pixmap (for the image size it was made at) and its idle fence; or, for
+/// [`FILLED`], the server-side copy's pixmap, which is not the presenter's to free.
 struct Target {
     seg: u32,
     pixmap: Option<u32>,
     fence: u32,
 }
+
+/// The segment number standing for the filled pixmap (no X resource is 0).
+pub(crate) const FILLED: u32 = 0;
 
 pub(crate) struct Presenter<C: Connection> {
     conn: Arc<C>,
@@ -49,6 +56,8 @@ pub(crate) struct Presenter<C: Connection> {
     /// Scratch: the update region of a present, and its rectangles as sent.
     update: Region,
     rectangles: Vec<Rectangle>,
+    /// Whether the server makes MIT-SHM pixmaps (else only a filled pixmap presents).
+    shm_pixmaps: bool,
 }
 
 /// Presents kept unconfirmed before the oldest two merge (the region stays exact).
@@ -77,14 +86,16 @@ impl<C: Connection> Presenter<C> {
                 return Ok(Err(format!("the server has no {what} extension")));
             }
         }
-        let shm = c
-            .shm_query_version()
-            .map_err(Error::conn("ShmQueryVersion"))?
-            .reply()
-            .map_err(Error::reply("ShmQueryVersion"))?;
-        if !shm.shared_pixmaps {
-            return Ok(Err("the server has no MIT-SHM shared pixmaps".into()));
-        }
+        let has_shm = c
+            .extension_information(x11rb::protocol::shm::X11_EXTENSION_NAME)
+            .map_err(Error::conn("QueryExtension"))?
+            .is_some();
+        let shm_pixmaps = has_shm
+            && c.shm_query_version()
+                .map_err(Error::conn("ShmQueryVersion"))?
+                .reply()
+                .map_err(Error::reply("ShmQueryVersion"))?
+                .shared_pixmaps;
         // Each extension wants its version asked before use.
         c.present_query_version(1, 2)
             .map_err(Error::conn("PresentQueryVersion"))?
@@ -125,11 +136,17 @@ impl<C: Connection> Presenter<C> {
             unconfirmed: VecDeque::new(),
             update: Region::new(),
             rectangles: Vec::new(),
+            shm_pixmaps,
         }))
     }
 
     pub(crate) fn mode(&self) -> PresentMode {
         self.mode
+    }
+
+    /// Whether the server makes MIT-SHM pixmaps over the store's segments.
+    pub(crate) fn shm_pixmaps(&self) -> bool {
+        self.shm_pixmaps
     }
 
     /// The pixmap over segment `seg` for `image`, and its fence (made now if need be,
@@ -175,6 +192,37 @@ impl<C: Connection> Presenter<C> {
         Ok((pixmap, target.fence))
     }
 
+    /// The fence of the filled pixmap's presents (made now if need be), the pixmap
+    /// being `pixmap` now (the server-side copy's, remade at a resize).
+    fn filled_target(&mut self, pixmap: u32) -> Result<u32, Error> {
+        if let Some(t) = self.targets.iter_mut().find(|t| t.seg == FILLED) {
+            t.pixmap = Some(pixmap);
+            return Ok(t.fence);
+        }
+        let c = &*self.conn;
+        let fence = c.generate_id().map_err(Error::id("CreateFence"))?;
+        c.sync_create_fence(self.window, fence, false)
+            .map_err(Error::conn("CreateFence"))?;
+        self.targets.push(Target {
+            seg: FILLED,
+            pixmap: Some(pixmap),
+            fence,
+        });
+        Ok(fence)
+    }
+
+    /// Presents `region` of the filled `pixmap` (the store uploaded it there); returns
+    /// the fence that triggers once the server no longer reads it, and the serial.
+    pub(crate) fn present_filled(
+        &mut self,
+        pixmap: u32,
+        region: &Region,
+        stats: &mut Stats,
+    ) -> Result<(u32, u32), Error> {
+        let fence = self.filled_target(pixmap)?;
+        self.send(pixmap, fence, region, stats)
+    }
+
     /// Presents `region` of segment `seg`'s pixmap on the window; returns the fence
     /// that triggers once the server no longer reads the segment, and the present's
     /// serial.
@@ -186,6 +234,18 @@ impl<C: Connection> Presenter<C> {
         stats: &mut Stats,
     ) -> Result<(u32, u32), Error> {
         let (pixmap, fence) = self.target(seg, image)?;
+        self.send(pixmap, fence, region, stats)
+    }
+
+    /// `PresentPixmap` of `region` of `pixmap` (and of what earlier presents not known
+    /// shown updated), triggering `fence` when done with it.
+    fn send(
+        &mut self,
+        pixmap: u32,
+        fence: u32,
+        region: &Region,
+        stats: &mut Stats,
+    ) -> Result<(u32, u32), Error> {
         let c = &*self.conn;
         let mut update = region.clone();
         for (_, earlier) in &self.unconfirmed {
@@ -240,11 +300,13 @@ impl<C: Connection> Presenter<C> {
     }
 
     /// The image was resized: the pixmaps (made for the old size) go; the fences of
-    /// segments still held stay. Only with nothing in flight.
+    /// segments still held (`live`; [`FILLED`] for the filled pixmap's) stay. Only
+    /// with nothing in flight.
     pub(crate) fn resized(&mut self, live: &[u32]) {
         let c = &*self.conn;
         self.targets.retain_mut(|t| {
-            if let Some(p) = t.pixmap.take() {
+            // The filled pixmap is the server-side copy's: it frees it.
+            if let Some(p) = t.pixmap.take().filter(|_| t.seg != FILLED) {
                 if let Ok(cookie) = c.free_pixmap(p) {
                     cookie.ignore_error();
                 }
@@ -329,4 +391,29 @@ impl<C: Connection> Drop for Presenter<C> {
             }
         }
     }
+}
+
+/// Blocks until `fence` (a present's idle fence) has triggered, then resets it for the
+/// next present. The present triggers it without waking a `SyncAwaitFence` (the X
+/// server's `present_fence_set_triggered` only sets the flag), so this asks until it
+/// says so: a round trip a nap, backing off to 2 ms (a vblank is ~16 ms away: the next
+/// present still makes it).
+pub(crate) fn wait_for_fence<C: Connection>(conn: &C, fence: u32) -> Result<(), Error> {
+    let mut nap = std::time::Duration::from_micros(250);
+    loop {
+        let triggered = conn
+            .sync_query_fence(fence)
+            .map_err(Error::conn("QueryFence"))?
+            .reply()
+            .map_err(Error::reply("QueryFence"))?
+            .triggered;
+        if triggered {
+            break;
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(std::time::Duration::from_millis(2));
+    }
+    conn.sync_reset_fence(fence)
+        .map_err(Error::conn("ResetFence"))?;
+    Ok(())
 }

@@ -118,6 +118,10 @@ impl<C: Connection> BackingStore<C> {
         // where the server may still be reading that, out of it into the other buffer;
         // into fresh memory, now, before the old memory goes.
         let mut across = false;
+        if let Some((fence, _)) = self.server_copy.as_mut().and_then(|c| c.presenting.take()) {
+            // A present of the filled pixmap, which is about to be remade.
+            super::wait_for_fence(&*self.conn, fence)?;
+        }
         if fresh_memory.is_some() || self.presenter.is_some() {
             // Presenting: the segments' pixmaps are remade for the new size, and a
             // present still waiting for its vblank reads the old one.
@@ -174,7 +178,12 @@ impl<C: Connection> BackingStore<C> {
             (old.stride, old.server_stride) != (geometry.stride, geometry.server_stride);
         canvas.buffers.resized(geometry.rect(), restrided, keep);
         if let Some(p) = &mut self.presenter {
-            p.resized(&canvas.buffers.segments());
+            let mut live = canvas.buffers.segments();
+            if self.server_copy.is_some() {
+                // The filled pixmap's fence stays too.
+                live.push(super::present::FILLED);
+            }
+            p.resized(&live);
         }
         Ok(())
     }
