@@ -254,6 +254,17 @@ impl Region {
         }
     }
 
+    /// [`Region::union`] into `out` (its memory reused), working in `scratch`.
+    pub(crate) fn union_into(&self, other: &Region, out: &mut Region, scratch: &mut Scratch) {
+        if other.is_empty() {
+            out.clone_from(self);
+        } else if self.is_empty() {
+            out.clone_from(other);
+        } else {
+            sweep_into(self, other, Op::Union, out, scratch);
+        }
+    }
+
     /// Makes the region exactly `rect`, keeping its memory.
     pub(crate) fn set_rect(&mut self, rect: Rect) {
         self.boxes.clear();

@@ -56,6 +56,11 @@ pub(crate) struct Presenter<C: Connection> {
     /// Scratch: the update region of a present, and its rectangles as sent.
     update: Region,
     rectangles: Vec<Rectangle>,
+    /// Scratch for building the update, and the memory of unconfirmed regions shown
+    /// since: a present allocates nothing once they have been as large.
+    merged: Region,
+    scratch: crate::region::Scratch,
+    spare: Vec<Region>,
     /// Whether the server makes MIT-SHM pixmaps (else only a filled pixmap presents).
     shm_pixmaps: bool,
 }
@@ -136,6 +141,9 @@ impl<C: Connection> Presenter<C> {
             unconfirmed: VecDeque::new(),
             update: Region::new(),
             rectangles: Vec::new(),
+            merged: Region::new(),
+            scratch: crate::region::Scratch::default(),
+            spare: Vec::new(),
             shm_pixmaps,
         }))
     }
@@ -247,11 +255,12 @@ impl<C: Connection> Presenter<C> {
         stats: &mut Stats,
     ) -> Result<(u32, u32), Error> {
         let c = &*self.conn;
-        let mut update = region.clone();
+        self.update.clone_from(region);
         for (_, earlier) in &self.unconfirmed {
-            update = update.union(earlier);
+            self.update
+                .union_into(earlier, &mut self.merged, &mut self.scratch);
+            std::mem::swap(&mut self.update, &mut self.merged);
         }
-        self.update = update;
         self.rectangles.clear();
         self.rectangles
             .extend(self.update.rects().map(|r| Rectangle {
@@ -292,10 +301,14 @@ impl<C: Connection> Presenter<C> {
             if let (Some((_, a)), Some((_, b))) =
                 (self.unconfirmed.pop_front(), self.unconfirmed.front_mut())
             {
-                *b = b.union(&a);
+                b.union_into(&a, &mut self.merged, &mut self.scratch);
+                std::mem::swap(b, &mut self.merged);
+                self.spare.push(a);
             }
         }
-        self.unconfirmed.push_back((self.serial, region.clone()));
+        let mut kept = self.spare.pop().unwrap_or_default();
+        kept.clone_from(region);
+        self.unconfirmed.push_back((self.serial, kept));
         Ok((fence, self.serial))
     }
 
@@ -348,8 +361,15 @@ impl<C: Connection> Presenter<C> {
             if e.mode != CompleteMode::SKIP {
                 // Shown: so is everything presented before it.
                 let serial = e.serial;
-                self.unconfirmed
-                    .retain(|(s, _)| (s.wrapping_sub(serial) as i32) > 0);
+                // Presents are shown in order: the shown ones are at the front.
+                while let Some((s, _)) = self.unconfirmed.front() {
+                    if (s.wrapping_sub(serial) as i32) > 0 {
+                        break;
+                    }
+                    if let Some((_, r)) = self.unconfirmed.pop_front() {
+                        self.spare.push(r);
+                    }
+                }
             }
         }
         true
