@@ -222,7 +222,7 @@ impl<C: Connection> BackingStore<C> {
         let composited = crate::compositor::composited(&*conn, window)?;
         let mut stats = Stats::new(Transport::PutImage);
         let memory = transports.allocate(&conn, len.server, len.server, &mut stats)?;
-        let mut server_copy = if options.server_copy {
+        let make_copy = || {
             let made = ServerCopy::new(
                 &conn,
                 window,
@@ -231,7 +231,10 @@ impl<C: Connection> BackingStore<C> {
                 gcs.quiet.id(),
                 None,
             );
-            keep_server_copy(made)?
+            keep_server_copy(made)
+        };
+        let mut server_copy = if options.server_copy {
+            make_copy()?
         } else {
             None
         };
@@ -267,15 +270,7 @@ impl<C: Connection> BackingStore<C> {
         });
         let mut presenter = presenter;
         if filled && server_copy.is_none() {
-            let made = ServerCopy::new(
-                &conn,
-                window,
-                geometry.format.depth,
-                (geometry.width, geometry.height),
-                gcs.quiet.id(),
-                None,
-            );
-            server_copy = keep_server_copy(made)?;
+            server_copy = make_copy()?;
             if server_copy.is_none() {
                 log::warn!("presenting is off: no pixmap to present; flushes upload at once");
                 presenter = None;
