@@ -77,13 +77,13 @@ impl<D: HasDisplayHandle> ToolkitConnection<D> {
         };
         let screen =
             usize::try_from(screen).map_err(|_| Error::Handle(format!("screen {screen}")))?;
-        #[allow(unsafe_code)]
-        // SAFETY: `raw` is the live connection of `owner`'s display handle, which
-        // raw-window-handle's contract (as softbuffer and wgpu read it) keeps valid
-        // while `owner` lives; `owner` is moved into the same `Shared` as the
-        // `XCBConnection`, and nothing hands the latter out beyond a borrow of it. With
-        // `should_drop` false, x11rb never disconnects it: the toolkit does, after
+        // `owner` is moved into the same `Shared` as the `XCBConnection`, and nothing
+        // hands the latter out beyond a borrow of it; the toolkit disconnects it, after
         // `owner` is gone.
+        #[allow(unsafe_code)]
+        // SAFETY: `raw` is the live connection of `owner`'s display handle, valid while
+        // `owner` lives (raw-window-handle's contract, as softbuffer and wgpu read it);
+        // with `should_drop` false x11rb never disconnects it.
         let conn = unsafe { XCBConnection::from_raw_xcb_connection(raw.as_ptr(), false) }?;
         let shared = Arc::new(Shared { conn, owner });
         Ok((ToolkitConnection { shared }, screen))
