@@ -12,6 +12,7 @@ use x11rb::protocol::shm::CompletionEvent;
 use x11rb::protocol::xproto::ConnectionExt as _;
 
 use crate::rects::Rects;
+use crate::store::Pending;
 use crate::transport::Memory;
 use crate::{request, Error, Rect};
 use xbs_shm::RequestError as _;
@@ -27,11 +28,9 @@ pub(crate) struct Buffer<C: Connection> {
     /// The `GetInputFocus` sent after the last flush from this memory, whose reply is
     /// not read yet.
     marker: Marker<C>,
-    /// The idle fence of the last present of this memory (Present reads it at the
-    /// vblank, not when it reads the request), while it may not have triggered.
-    fence: Option<u32>,
-    /// The serial of that present.
-    present_serial: u32,
+    /// The last present of this memory (Present reads it at the vblank, not when it
+    /// reads the request), while its idle fence may not have triggered.
+    presenting: Option<Pending>,
 }
 
 impl<C: Connection> Buffer<C> {
@@ -41,8 +40,7 @@ impl<C: Connection> Buffer<C> {
             busy: Rects::default(),
             completion_seq: None,
             marker: Marker::new(conn),
-            fence: None,
-            present_serial: 0,
+            presenting: None,
         }
     }
 
@@ -60,8 +58,8 @@ impl<C: Connection> Buffer<C> {
     /// reply to the marker sent after the last flush (usually here already), or else
     /// one round trip.
     pub(crate) fn wait(&mut self, conn: &C) -> Result<(), Error> {
-        if let Some(fence) = self.fence.take() {
-            crate::store::wait_for_fence(conn, fence)?;
+        if let Some(pending) = self.presenting.take() {
+            pending.wait(conn)?;
             self.marker.discard();
             self.busy.clear();
             self.completion_seq = None;
@@ -102,12 +100,11 @@ impl<C: Connection> Buffer<C> {
     }
 
     /// Records a present of this memory: all of `image` may be read (a flip shows the
-    /// whole pixmap) until `fence` triggers.
-    pub(crate) fn presented(&mut self, fence: u32, serial: u32, image: Rect) {
-        self.present_serial = serial;
+    /// whole pixmap) until it is done.
+    pub(crate) fn presented(&mut self, pending: Pending, image: Rect) {
         self.busy.clear();
         self.busy.add(&[image]);
-        self.fence = Some(fence);
+        self.presenting = Some(pending);
         self.completion_seq = None;
         self.marker.discard();
     }
@@ -115,20 +112,18 @@ impl<C: Connection> Buffer<C> {
     /// The server said the present with idle fence `fence` no longer reads this
     /// memory: free, the fence reset for the next present (no round trip).
     pub(crate) fn idle(&mut self, conn: &C, fence: u32, serial: u32) {
-        use x11rb::protocol::sync::ConnectionExt as _;
-        if self.fence != Some(fence) || self.present_serial != serial {
-            return;
-        }
-        self.fence = None;
-        self.busy.clear();
-        if let Ok(cookie) = conn.sync_reset_fence(fence) {
-            cookie.ignore_error();
+        if self
+            .presenting
+            .is_some_and(|p| p.idle_by(conn, fence, serial))
+        {
+            self.presenting = None;
+            self.busy.clear();
         }
     }
 
     /// Whether a present of this memory may still be in flight.
     pub(crate) fn presenting(&self) -> bool {
-        self.fence.is_some()
+        self.presenting.is_some()
     }
 
     /// Takes a `ShmCompletion` for this memory's segment (returns false for another

@@ -147,9 +147,9 @@ pub(crate) struct ServerCopy<C: Connection> {
     pub(crate) pixmap: Resource<C>,
     pub(crate) width: u32,
     pub(crate) height: u32,
-    /// Presenting it (`store/present.rs`, filled): the idle fence and serial of its
-    /// last present, until the server is done reading it; nothing writes it till then.
-    pub(crate) presenting: Option<(u32, u32)>,
+    /// Presenting it (`store/present.rs`, filled): its last present, until the server
+    /// is done reading it; nothing writes it till then.
+    pub(crate) presenting: Option<crate::store::Pending>,
 }
 
 impl<C: Connection> ServerCopy<C> {

@@ -88,8 +88,8 @@ impl<C: Connection> BackingStore<C> {
                     canvas.buffers.wait_spare_presenting()?;
                 }
                 match presenter.present(seg, &canvas.geometry, clip, &mut self.stats) {
-                    Ok((fence, serial)) => {
-                        canvas.buffers.front_mut().presented(fence, serial, image);
+                    Ok(pending) => {
+                        canvas.buffers.front_mut().presented(pending, image);
                         let bpp = canvas.geometry.format.bytes_per_pixel() as u64;
                         self.stats.bytes_uploaded += clip.area() * bpp;
                         self.stats.flushes += 1;
@@ -113,10 +113,10 @@ impl<C: Connection> BackingStore<C> {
             let staging = canvas.buffers.front_mut().memory.pixels_mut();
             conversion.convert(rects, &canvas.geometry, staging);
         }
-        if let Some((fence, _)) = self.server_copy.as_mut().and_then(|c| c.presenting.take()) {
+        if let Some(pending) = self.server_copy.as_mut().and_then(|c| c.presenting.take()) {
             // Filled and presented: not written before the server is done reading it.
             let started = std::time::Instant::now();
-            super::wait_for_fence(&*self.conn, fence)?;
+            pending.wait(&*self.conn)?;
             self.stats.waits += 1;
             self.stats.wait_time += started.elapsed();
         }

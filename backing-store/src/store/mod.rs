@@ -27,7 +27,6 @@ mod scroll;
 use std::sync::Arc;
 
 use x11rb::connection::Connection;
-use x11rb::protocol::sync::ConnectionExt as _;
 use x11rb::protocol::xproto::Window;
 use x11rb::protocol::Event;
 
@@ -51,7 +50,7 @@ use xbs_shm::RequestError as _;
 
 pub(crate) use flush::COALESCE_SLACK;
 pub use options::{Events, Layout, Options, PresentMode, Stats};
-pub(crate) use present::wait_for_fence;
+pub(crate) use present::Pending;
 pub use resize::SHRINK_AFTER;
 #[cfg(fuzzing)]
 pub(crate) use scroll::{move_pixels, scroll_plan};
@@ -489,11 +488,12 @@ impl<C: Connection> BackingStore<C> {
                 if seg == present::FILLED {
                     // The server is done with the filled pixmap: uploads may go on.
                     if let Some(copy) = &mut self.server_copy {
-                        if copy.presenting == Some((fence, e.serial)) {
+                        let conn = &*self.conn;
+                        if copy
+                            .presenting
+                            .is_some_and(|p| p.idle_by(conn, fence, e.serial))
+                        {
                             copy.presenting = None;
-                            if let Ok(cookie) = self.conn.sync_reset_fence(fence) {
-                                cookie.ignore_error();
-                            }
                         }
                     }
                     return true;
@@ -550,7 +550,7 @@ impl<C: Connection> BackingStore<C> {
             Some(p) => canvas
                 .buffers
                 .wait_all()
-                .and_then(|()| filled.map_or(Ok(()), |(f, _)| wait_for_fence(&*conn, f)))
+                .and_then(|()| filled.map_or(Ok(()), |f| f.wait(&*conn)))
                 .and_then(|()| p.release()),
             None => Ok(()),
         };

@@ -164,9 +164,7 @@ impl<C: Connection> Presenter<C> {
         let at = match self.targets.iter().position(|t| t.seg == seg) {
             Some(at) => at,
             None => {
-                let fence = c.generate_id().map_err(Error::id("CreateFence"))?;
-                c.sync_create_fence(self.window, fence, false)
-                    .map_err(Error::conn("CreateFence"))?;
+                let fence = self.new_fence()?;
                 self.targets.push(Target {
                     seg,
                     pixmap: None,
@@ -200,6 +198,15 @@ impl<C: Connection> Presenter<C> {
         Ok((pixmap, target.fence))
     }
 
+    /// An idle fence for a pixmap's presents, untriggered.
+    fn new_fence(&self) -> Result<u32, Error> {
+        let c = &*self.conn;
+        let fence = c.generate_id().map_err(Error::id("CreateFence"))?;
+        c.sync_create_fence(self.window, fence, false)
+            .map_err(Error::conn("CreateFence"))?;
+        Ok(fence)
+    }
+
     /// The fence of the filled pixmap's presents (made now if need be), the pixmap
     /// being `pixmap` now (the server-side copy's, remade at a resize).
     fn filled_target(&mut self, pixmap: u32) -> Result<u32, Error> {
@@ -207,10 +214,7 @@ impl<C: Connection> Presenter<C> {
             t.pixmap = Some(pixmap);
             return Ok(t.fence);
         }
-        let c = &*self.conn;
-        let fence = c.generate_id().map_err(Error::id("CreateFence"))?;
-        c.sync_create_fence(self.window, fence, false)
-            .map_err(Error::conn("CreateFence"))?;
+        let fence = self.new_fence()?;
         self.targets.push(Target {
             seg: FILLED,
             pixmap: Some(pixmap),
@@ -220,27 +224,26 @@ impl<C: Connection> Presenter<C> {
     }
 
     /// Presents `region` of the filled `pixmap` (the store uploaded it there); returns
-    /// the fence that triggers once the server no longer reads it, and the serial.
+    /// the present, pending until the server no longer reads the pixmap.
     pub(crate) fn present_filled(
         &mut self,
         pixmap: u32,
         region: &Region,
         stats: &mut Stats,
-    ) -> Result<(u32, u32), Error> {
+    ) -> Result<Pending, Error> {
         let fence = self.filled_target(pixmap)?;
         self.send(pixmap, fence, region, stats)
     }
 
-    /// Presents `region` of segment `seg`'s pixmap on the window; returns the fence
-    /// that triggers once the server no longer reads the segment, and the present's
-    /// serial.
+    /// Presents `region` of segment `seg`'s pixmap on the window; returns the present,
+    /// pending until the server no longer reads the segment.
     pub(crate) fn present(
         &mut self,
         seg: u32,
         image: &Geometry,
         region: &Region,
         stats: &mut Stats,
-    ) -> Result<(u32, u32), Error> {
+    ) -> Result<Pending, Error> {
         let (pixmap, fence) = self.target(seg, image)?;
         self.send(pixmap, fence, region, stats)
     }
@@ -253,7 +256,7 @@ impl<C: Connection> Presenter<C> {
         fence: u32,
         region: &Region,
         stats: &mut Stats,
-    ) -> Result<(u32, u32), Error> {
+    ) -> Result<Pending, Error> {
         let c = &*self.conn;
         self.update.clone_from(region);
         for (_, earlier) in &self.unconfirmed {
@@ -309,7 +312,10 @@ impl<C: Connection> Presenter<C> {
         let mut kept = self.spare.pop().unwrap_or_default();
         kept.clone_from(region);
         self.unconfirmed.push_back((self.serial, kept));
-        Ok((fence, self.serial))
+        Ok(Pending {
+            fence,
+            serial: self.serial,
+        })
     }
 
     /// The image was resized: the pixmaps (made for the old size) go; the fences of
@@ -413,12 +419,39 @@ impl<C: Connection> Drop for Presenter<C> {
     }
 }
 
+/// A present whose pixmap the server may still read: its idle fence and serial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pending {
+    fence: u32,
+    serial: u32,
+}
+
+impl Pending {
+    /// Whether the `IdleNotify` of (`fence`, `serial`) is this present's (an older
+    /// present's may come later); if so the fence is reset for the next present, with
+    /// no round trip.
+    pub(crate) fn idle_by<C: Connection>(&self, conn: &C, fence: u32, serial: u32) -> bool {
+        if (self.fence, self.serial) != (fence, serial) {
+            return false;
+        }
+        if let Ok(cookie) = conn.sync_reset_fence(fence) {
+            cookie.ignore_error();
+        }
+        true
+    }
+
+    /// Blocks until the server no longer reads the pixmap; its fence is reset then.
+    pub(crate) fn wait<C: Connection>(self, conn: &C) -> Result<(), Error> {
+        wait_for_fence(conn, self.fence)
+    }
+}
+
 /// Blocks until `fence` (a present's idle fence) has triggered, then resets it for the
 /// next present. The present triggers it without waking a `SyncAwaitFence` (the X
 /// server's `present_fence_set_triggered` only sets the flag), so this asks until it
 /// says so: a round trip a nap, backing off to 2 ms (a vblank is ~16 ms away: the next
 /// present still makes it).
-pub(crate) fn wait_for_fence<C: Connection>(conn: &C, fence: u32) -> Result<(), Error> {
+fn wait_for_fence<C: Connection>(conn: &C, fence: u32) -> Result<(), Error> {
     let mut nap = std::time::Duration::from_micros(250);
     loop {
         let triggered = conn

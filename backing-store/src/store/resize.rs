@@ -118,9 +118,9 @@ impl<C: Connection> BackingStore<C> {
         // where the server may still be reading that, out of it into the other buffer;
         // into fresh memory, now, before the old memory goes.
         let mut across = false;
-        if let Some((fence, _)) = self.server_copy.as_mut().and_then(|c| c.presenting.take()) {
+        if let Some(pending) = self.server_copy.as_mut().and_then(|c| c.presenting.take()) {
             // A present of the filled pixmap, which is about to be remade.
-            super::wait_for_fence(&*self.conn, fence)?;
+            pending.wait(&*self.conn)?;
         }
         if fresh_memory.is_some() || self.presenter.is_some() {
             // Presenting: the segments' pixmaps are remade for the new size, and a
