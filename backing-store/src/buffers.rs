@@ -137,7 +137,7 @@ impl<C: Connection> Buffers<C> {
         // Only where the server reads the memory later is there anything to choose.
         let choice = match self.single || self.switch_always || !self.front.reads_later() {
             true => Choice::Switch,
-            false => self.chooser.paint(Instant::now(), contended),
+            false => self.chooser.paint(Instant::now, contended),
         };
         if !contended {
             return Ok(());

@@ -96,9 +96,9 @@ impl Chooser {
         }
     }
 
-    /// A paint at `now`, which found the front busy if `contended`: what a contended
-    /// one should do.
-    pub(crate) fn paint(&mut self, now: Instant, contended: bool) -> Choice {
+    /// A paint, which found the front busy if `contended`, at the time `now` gives
+    /// (asked only while measuring): what a contended one should do.
+    pub(crate) fn paint(&mut self, now: impl FnOnce() -> Instant, contended: bool) -> Choice {
         let State::Trial { skipped, .. } = &mut self.state else {
             if !contended {
                 return self.choice();
@@ -116,6 +116,7 @@ impl Chooser {
             }
             return choice;
         };
+        let now = now();
         if let Some(frame) = self.last.map(|then| now.saturating_duration_since(then)) {
             if frame >= GAP {
                 // The app paused: no frame of either choice.
@@ -191,16 +192,16 @@ mod tests {
         let mut n = 0;
         if !matches!(c.state, State::Trial { .. }) {
             // The contended paint that starts a trial.
-            *now += frame(c.paint(*now, true), n);
+            *now += frame(c.paint(|| *now, true), n);
             n += 1;
         }
         while matches!(c.state, State::Trial { .. }) {
-            *now += frame(c.paint(*now, true), n);
+            *now += frame(c.paint(|| *now, true), n);
             n += 1;
         }
         let mut waits = 0;
         for _ in 0..settled {
-            let choice = c.paint(*now, true);
+            let choice = c.paint(|| *now, true);
             waits += u32::from(choice == Choice::Wait);
             *now += frame(choice, n);
             n += 1;
@@ -288,14 +289,14 @@ mod tests {
         let mut n = 0u32;
         // Nothing is measured before a paint finds the front busy.
         for _ in 0..100 {
-            assert_eq!(c.paint(now, false), Choice::Switch);
+            assert_eq!(c.paint(|| now, false), Choice::Switch);
             now += 30 * US;
         }
         assert!(!matches!(c.state, State::Trial { .. }));
-        c.paint(now, true);
+        c.paint(|| now, true);
         while matches!(c.state, State::Trial { .. }) {
             let contended = !(c.waits() && n % 2 == 1);
-            now += match c.paint(now, contended) {
+            now += match c.paint(|| now, contended) {
                 Choice::Switch => 80 * US,
                 Choice::Wait if contended => 100 * US,
                 Choice::Wait => 30 * US,
@@ -305,9 +306,9 @@ mod tests {
         assert!(c.waits());
         // Pauses are no frames: a trial of them never ends.
         let (mut c, mut now) = (Chooser::new(), Instant::now());
-        c.paint(now, true);
+        c.paint(|| now, true);
         for _ in 0..200 {
-            assert_eq!(c.paint(now, true), Choice::Switch);
+            assert_eq!(c.paint(|| now, true), Choice::Switch);
             now += GAP;
         }
         assert!(matches!(c.state, State::Trial { block: 0, .. }));
