@@ -235,12 +235,15 @@ impl<C: Connection> Window<C> {
                 .map_err(Error::conn("CreateColormap"))?
                 .check()
                 .map_err(Error::reply("CreateColormap"))?;
-            aux = aux.colormap(cmap).border_pixel(0).background_pixel(0);
+            aux = aux.colormap(cmap).border_pixel(0);
             (32, visual, Some(cmap))
         } else {
-            aux = aux.background_pixel(screen.black_pixel);
             (screen.root_depth, screen.root_visual, None)
         };
+        // No background (as Qt's windows): the server leaves an exposed part as it is
+        // until the store repairs it from the retained image, instead of first
+        // painting it (a flash, and a fill of the exposed area the server need not do).
+        aux = aux.background_pixmap(x11rb::NONE);
         let made = conn
             .create_window(
                 depth,
