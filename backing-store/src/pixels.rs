@@ -52,12 +52,31 @@ pub(crate) fn rows(r: Rect, stride: usize, bpp: usize) -> impl Iterator<Item = R
 /// Fills `r` with the 4-byte `pixel` (in the client's byte order).
 pub(crate) fn fill(pixels: &mut [u8], stride: usize, r: Rect, pixel: u32) {
     let bytes = pixel.to_ne_bytes();
-    for row in rows(r, stride, 4) {
-        for px in pixels[row].chunks_exact_mut(4) {
-            px.copy_from_slice(&bytes);
+    let mut rows = rows(r, stride, 4);
+    let Some(first) = rows.next() else {
+        return;
+    };
+    for px in pixels[first.clone()].chunks_exact_mut(4) {
+        px.copy_from_slice(&bytes);
+    }
+    if first.len() < WIDE_ROW {
+        for row in rows {
+            for px in pixels[row].chunks_exact_mut(4) {
+                px.copy_from_slice(&bytes);
+            }
         }
+        return;
+    }
+    // Wide rows are copies of the first (which stays in the L1 cache): the C library's
+    // copy writes whole cache lines without reading them first, where a loop of
+    // stores must fetch each line, from the server's core if it read the line last.
+    for row in rows {
+        pixels.copy_within(first.clone(), row.start);
     }
 }
+
+/// Rows at least this long (bytes) are filled by copying the first.
+const WIDE_ROW: usize = 2048;
 
 /// Copies the pixels of `r` from one image into another of the same layout.
 pub(crate) fn copy(from: &[u8], to: &mut [u8], stride: usize, r: Rect) {
@@ -204,6 +223,32 @@ mod tests {
         copy(&v, &mut to, stride, Rect::new(4, 0, 2, 4));
         assert_eq!(px(&to, stride, 5, 3), 35);
         assert_eq!(px(&to, stride, 3, 3), 0);
+    }
+
+    #[test]
+    fn a_fill_of_wide_rows_copies_the_first_into_exactly_the_rect() {
+        // Rows of 2048 bytes and more are copies of the first: in an image with
+        // padding, each must land at its own row's start and nowhere else.
+        let (w, h, stride) = (700usize, 5usize, 700 * 4 + 12);
+        let mut v: Vec<u8> = (0..stride * h).map(|i| i as u8).collect();
+        let before = v.clone();
+        let r = Rect::new(3, 1, WIDE_ROW as u32 / 4 + 1, 3);
+        fill(&mut v, stride, r, 0x1234_5678);
+        for y in 0..h {
+            for x in 0..w {
+                let at = y * stride + x * 4;
+                let inside = (3..3 + r.width as usize).contains(&x) && (1..4).contains(&y);
+                let want = match inside {
+                    true => 0x1234_5678u32.to_ne_bytes(),
+                    false => before[at..at + 4].try_into().unwrap(),
+                };
+                assert_eq!(v[at..at + 4], want, "{x},{y}");
+            }
+            assert_eq!(
+                v[y * stride + w * 4..][..12],
+                before[y * stride + w * 4..][..12]
+            );
+        }
     }
 
     #[test]
