@@ -51,19 +51,14 @@ pub(crate) fn rows(r: Rect, stride: usize, bpp: usize) -> impl Iterator<Item = R
 
 /// Fills `r` with the 4-byte `pixel` (in the client's byte order).
 pub(crate) fn fill(pixels: &mut [u8], stride: usize, r: Rect, pixel: u32) {
-    let bytes = pixel.to_ne_bytes();
     let mut rows = rows(r, stride, 4);
     let Some(first) = rows.next() else {
         return;
     };
-    for px in pixels[first.clone()].chunks_exact_mut(4) {
-        px.copy_from_slice(&bytes);
-    }
+    fill_row(&mut pixels[first.clone()], pixel);
     if first.len() < WIDE_ROW {
         for row in rows {
-            for px in pixels[row].chunks_exact_mut(4) {
-                px.copy_from_slice(&bytes);
-            }
+            fill_row(&mut pixels[row], pixel);
         }
         return;
     }
@@ -72,6 +67,20 @@ pub(crate) fn fill(pixels: &mut [u8], stride: usize, r: Rect, pixel: u32) {
     // stores must fetch each line, from the server's core if it read the line last.
     for row in rows {
         pixels.copy_within(first.clone(), row.start);
+    }
+}
+
+/// Fills one row: as 32-bit words where it is aligned to them (always, in the store's
+/// images: their memory and strides are), which compiles to vector stores; else pixel
+/// by pixel.
+fn fill_row(row: &mut [u8], pixel: u32) {
+    match bytemuck::try_cast_slice_mut::<u8, u32>(row) {
+        Ok(words) => words.fill(pixel),
+        Err(_) => {
+            for px in row.chunks_exact_mut(4) {
+                px.copy_from_slice(&pixel.to_ne_bytes());
+            }
+        }
     }
 }
 
