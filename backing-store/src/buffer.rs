@@ -31,6 +31,9 @@ pub(crate) struct Buffer<C: Connection> {
     /// The last present of this memory (Present reads it at the vblank, not when it
     /// reads the request), while its idle fence may not have triggered.
     presenting: Option<Pending>,
+    /// The store's flush count when this memory last stopped being the front (its
+    /// pixels are the image as of then), `None` if it never was.
+    pub(crate) held: Option<u64>,
 }
 
 impl<C: Connection> Buffer<C> {
@@ -41,6 +44,7 @@ impl<C: Connection> Buffer<C> {
             completion_seq: None,
             marker: Marker::new(conn),
             presenting: None,
+            held: None,
         }
     }
 

@@ -53,6 +53,11 @@ pub(crate) struct Buffers<C: Connection> {
     /// Presenting: a wait lasts until a vblank, far longer than any copy, so a paint
     /// over pixels in flight always switches (when the other buffer is free).
     pub(crate) switch_always: bool,
+    /// Flushes so far (see [`Buffers::flushed`]).
+    flushes: u64,
+    /// How many flushes ago the pixels the last paint was lent held the image (see
+    /// [`crate::Frame::age`]).
+    lent_age: u32,
 }
 
 impl<C: Connection> Buffers<C> {
@@ -77,7 +82,22 @@ impl<C: Connection> Buffers<C> {
             chooser: Chooser::new(),
             conn: conn.clone(),
             counts: Counts::default(),
+            flushes: 0,
+            lent_age: 1,
         }
+    }
+
+    /// Counts a flush: the image as the app made it so far is what the front holds.
+    pub(crate) fn flushed(&mut self) {
+        self.flushes += 1;
+    }
+
+    /// How many flushes ago the pixels lent by the last [`Buffers::make_writable`]
+    /// held the image in its region: 1 (the image as last flushed), more where a
+    /// repaint switched to the other buffer without copying what the app overwrites,
+    /// 0 where that buffer never held the image.
+    pub(crate) fn lent_age(&self) -> u32 {
+        self.lent_age
     }
 
     pub(crate) fn front(&self) -> &Buffer<C> {
@@ -134,6 +154,7 @@ impl<C: Connection> Buffers<C> {
         image: &Geometry,
     ) -> Result<(), Error> {
         let contended = self.front.busy_in(region);
+        self.lent_age = 1;
         // Only where the server reads the memory later is there anything to choose.
         let choice = match self.single || self.switch_always || !self.front.reads_later() {
             true => Choice::Switch,
@@ -215,6 +236,13 @@ impl<C: Connection> Buffers<C> {
             return Ok(false);
         }
         self.credit = 0;
+        // A repaint's pixels the spare lacks are not copied: the region holds the
+        // image as it was when the spare was last the front.
+        if self.retains && repaint && self.stale.overlaps(painting) {
+            self.lent_age = spare.held.map_or(0, |held| {
+                u32::try_from(self.flushes - held + 1).unwrap_or(u32::MAX)
+            });
+        }
         if !spare.busy.is_empty() {
             // Its last upload went before the front's: usually read long ago, and its
             // completion handled.
@@ -230,6 +258,7 @@ impl<C: Connection> Buffers<C> {
             });
         }
         self.stale.clear();
+        self.front.held = Some(self.flushes);
         std::mem::swap(&mut self.front, spare);
         self.counts.switches += 1;
         Ok(true)
@@ -362,6 +391,10 @@ impl<C: Connection> Buffers<C> {
         }
         self.stale.clear();
         self.stale.add(&[image]);
+        if let Some(spare) = &mut self.spare {
+            // Its pixels are no image of the new size.
+            spare.held = None;
+        }
     }
 
     /// A present of segment `seg` with idle fence `fence` is done (its `IdleNotify`).

@@ -46,9 +46,26 @@ pub struct Frame<'a> {
     pub(crate) whole: bool,
     /// Lent by `begin_frame`: the flushed damage is what changed.
     pub(crate) untracked: bool,
+    /// See [`Frame::age`].
+    pub(crate) age: u32,
 }
 
 impl Frame<'_> {
+    /// How many flushes ago the pixels of the painted region held the image, as EGL's
+    /// buffer age counts: 1, they are the image as the last flush left it (always
+    /// after [`begin_paint`](crate::BackingStore::begin_paint) and
+    /// [`begin_frame`](crate::BackingStore::begin_frame)); 2 or more, a
+    /// [`begin_repaint`](crate::BackingStore::begin_repaint) lent the other buffer
+    /// without copying into it what changed since it was last the front (the app
+    /// repaints the region anyway), so it holds the image as of that many flushes ago;
+    /// 0, that buffer never held the image (it is new, or the image was resized since).
+    ///
+    /// An app that keeps its last frames' damage can repaint only what changed in the
+    /// last `age` frames (what `xbs_window::Surface` does with buffer age on).
+    pub fn age(&self) -> u32 {
+        self.age
+    }
+
     /// Image width in pixels.
     pub fn width(&self) -> u32 {
         self.width

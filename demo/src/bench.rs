@@ -456,8 +456,13 @@ fn nonzero(v: u32) -> Result<NonZeroU32, Box<dyn Error>> {
 
 /// A contender on softbuffer's API, written once for two crates: `softbuffer` itself
 /// and `xbs_window`'s `Surface` (the port an app makes: the crate name, nothing else).
+/// With `age`, the app honours the buffer's age as an EGL app does (the `setup`
+/// turned buffer age on): it repaints what changed in the frames the buffer lacks.
 macro_rules! surface_runner {
     ($runner:ident, $krate:ident, $label:expr) => {
+        surface_runner!($runner, $krate, $label, |_| {}, false);
+    };
+    ($runner:ident, $krate:ident, $label:expr, $setup:expr, $age:expr) => {
         struct $runner {
             // Drop order: the surface before the context and the window.
             surface: $krate::Surface<SbWindow, SbWindow>,
@@ -465,6 +470,8 @@ macro_rules! surface_runner {
             window: SbWindow,
             size: (u32, u32),
             rects: Vec<Rect>,
+            /// The last frame's damage, for a buffer two frames old.
+            last: Vec<Rect>,
             shm: bool,
             allocs: u64,
         }
@@ -480,12 +487,15 @@ macro_rules! surface_runner {
                 surface
                     .resize(nonzero(size.0)?, nonzero(size.1)?)
                     .map_err(|e| e.to_string())?;
+                #[allow(clippy::redundant_closure_call)]
+                ($setup)(&mut surface);
                 Ok($runner {
                     surface,
                     _context: context,
                     window,
                     size,
                     rects: Vec::new(),
+                    last: Vec::new(),
                     shm,
                     allocs: 0,
                 })
@@ -526,13 +536,29 @@ macro_rules! surface_runner {
                 let surface = &mut self.surface;
                 let mut buffer = counted(&mut self.allocs, || surface.buffer_mut())
                     .map_err(|e| e.to_string())?;
+                // What the buffer lacks: with buffer age honoured, the frames since it
+                // was drawn (all of it if that is more than the last one or unknown).
+                let age = if $age { buffer.age() } else { 1 };
                 let px: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer[..]);
-                if work == Work::Scroll {
-                    // No scroll in softbuffer's API: move the pixels here, present them all.
-                    px.copy_within(40 * stride.., 0);
+                let all = Rect::new(0, 0, size.0, size.1);
+                if age == 0 || age > 2 || (age == 2 && work == Work::Scroll) {
+                    self::paint(paint, px, stride, all, n);
+                } else {
+                    if work == Work::Scroll {
+                        // No scroll in softbuffer's API: move the pixels here, present them all.
+                        px.copy_within(40 * stride.., 0);
+                    }
+                    if age == 2 {
+                        for r in &self.last {
+                            self::paint(paint, px, stride, *r, n.wrapping_sub(1));
+                        }
+                    }
+                    for r in &self.rects {
+                        self::paint(paint, px, stride, *r, n);
+                    }
                 }
-                for r in &self.rects {
-                    self::paint(paint, px, stride, *r, n);
+                if $age {
+                    self.last.clone_from(&self.rects);
                 }
                 let rect = |r: Rect| -> Result<$krate::Rect, Box<dyn Error>> {
                     Ok($krate::Rect {
@@ -583,6 +609,13 @@ macro_rules! surface_runner {
 
 surface_runner!(SoftbufferRunner, softbuffer, "softbuffer");
 surface_runner!(SurfaceRunner, xbs_window, "xbs-surface");
+surface_runner!(
+    SurfaceAgeRunner,
+    xbs_window,
+    "xbs-surface-age",
+    |s: &mut xbs_window::Surface<SbWindow, SbWindow>| s.set_buffer_age(true),
+    true
+);
 
 /// A round trip, and a check that the window still shows: frames into a window the
 /// compositor unmapped cost the server nothing and would measure nothing.
@@ -756,6 +789,12 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
             SurfaceRunner::new(server, s.size, true)
                 .map(|r| Box::new(r) as Box<dyn Runner>)
                 .map_err(|e| ("xbs-surface".into(), e.to_string())),
+        );
+        // The same with buffer age on, the app repainting what each buffer lacks.
+        lanes.push(
+            SurfaceAgeRunner::new(server, s.size, true)
+                .map(|r| Box::new(r) as Box<dyn Runner>)
+                .map_err(|e| ("xbs-surface-age".into(), e.to_string())),
         );
     }
     if !s.wire && matches!(s.work, Work::Damage16 | Work::Full) {

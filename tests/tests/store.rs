@@ -1528,3 +1528,76 @@ fn many_rect_shm_flush_is_one_clipped_put_of_exactly_the_damage() {
         }
     }
 }
+
+/// `Frame::age` against a server stopped with uploads unread, so that every repaint
+/// finds the front busy and switches: a new buffer holds no image (0), the other one
+/// the image as of the flush before last (2), and its pixels are that image's, not
+/// copied up to date (a repaint overwrites them). A paint that keeps the region's
+/// pixels, and a resize, are told apart.
+#[test]
+fn a_repaint_tells_how_many_flushes_old_its_pixels_are() {
+    let server = XServer::start().unwrap();
+    let sc = scene(&server, 64, 48, false);
+    let options = Options::new().transport(Transport::ShmFd);
+    let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+    let all = region(&[(0, 0, 64, 48)]);
+    let frame_of = |store: &mut BackingStore<_>, repaint: bool, pixel: u32| {
+        let mut frame = match repaint {
+            true => store.begin_repaint(&all).unwrap(),
+            false => store.begin_paint(&all).unwrap(),
+        };
+        let age = frame.age();
+        let mut first = 0;
+        {
+            let mut rects = frame.rects_mut();
+            while let Some(mut r) = rects.next() {
+                if let Some((_, row)) = r.rows_mut().next() {
+                    first = u32::from_ne_bytes(row[..4].try_into().unwrap());
+                }
+                r.fill(pixel);
+            }
+        }
+        frame.flush(&all).unwrap();
+        (age, first)
+    };
+    assert_eq!(
+        frame_of(&mut store, true, 0xff00_0001).0,
+        1,
+        "nothing in flight"
+    );
+    sc.conn.sync().unwrap();
+    let resume = common::stop_for_a_while(&server);
+    assert_eq!(frame_of(&mut store, true, 0xff00_0002).0, 0, "a new buffer");
+    assert_eq!(
+        frame_of(&mut store, true, 0xff00_0003),
+        (2, 0xff00_0001),
+        "the first buffer, as the first flush left it"
+    );
+    assert_eq!(
+        frame_of(&mut store, false, 0xff00_0004),
+        (1, 0xff00_0003),
+        "begin_paint copies what the buffer lacks"
+    );
+    resume.join().unwrap();
+    // After a resize the other buffer holds no image of the new size: the first
+    // repaint lent it says 0, not how many flushes ago it was the front.
+    store.resize(60, 40).unwrap();
+    let all = region(&[(0, 0, 60, 40)]);
+    let frame_of = |store: &mut BackingStore<_>| {
+        let mut frame = store.begin_repaint(&all).unwrap();
+        let age = frame.age();
+        frame.fill(all.bounds(), 0xff00_0005);
+        frame.flush(&all).unwrap();
+        age
+    };
+    let after = frame_of(&mut store);
+    sc.conn.sync().unwrap();
+    let resume = common::stop_for_a_while(&server);
+    let ages = [after, frame_of(&mut store), frame_of(&mut store)];
+    resume.join().unwrap();
+    assert_eq!(
+        ages.iter().find(|&&a| a != 1),
+        Some(&0),
+        "ages after the resize: {ages:?}"
+    );
+}

@@ -8,6 +8,13 @@
 //! content unspecified, after a resize. Every pixel of it is safe to write: the store switches to its other
 //! buffer or waits for the server, as it decides for any paint (SECURITY.md S13).
 //! [`Buffer::present_with_damage`] sends exactly the damage.
+//!
+//! With [`Surface::set_buffer_age`] on, a buffer keeps its own pixels instead: it is
+//! whichever of the store's two buffers the server is not reading, [`Buffer::age`]
+//! counts the presents since it was drawn (EGL's buffer age: 1, 2, or 0 for
+//! unknown), and the app repaints what changed in that many frames. Nothing is then
+//! copied into a buffer, nor waited for, before it is lent: on a full-frame repaint
+//! the app paints one buffer while the server reads the other.
 
 use std::num::NonZeroU32;
 use std::ops::{Deref, DerefMut};
@@ -60,6 +67,8 @@ pub struct Surface<D, W> {
     window: W,
     /// Whether the image holds a whole presented frame (softbuffer's age 1).
     presented: bool,
+    /// Buffers keep their own pixels and say how old they are (see the module docs).
+    buffer_age: bool,
     /// Scratch for a damage list.
     damage: Vec<xbs::Rect>,
 }
@@ -78,6 +87,7 @@ impl<D, W: HasWindowHandle> Surface<D, W> {
             store,
             window,
             presented: false,
+            buffer_age: false,
             damage: Vec::new(),
         })
     }
@@ -96,20 +106,50 @@ impl<D, W> Surface<D, W> {
         Ok(())
     }
 
+    /// Whether buffers keep their own pixels, [`Buffer::age`] saying how many presents
+    /// old they are (off by default: softbuffer's promise, every buffer holds the last
+    /// frame). On, an app that repaints what changed in the last `age` frames (keeping
+    /// its damage of the last two) never has a buffer copied up to date or waited for.
+    ///
+    /// ```no_run
+    /// # fn frame(surface: &mut xbs_window::Surface<(), ()>, damage: &[xbs_window::Rect],
+    /// #     last_damage: &[xbs_window::Rect], draw: impl Fn(&mut [u32], &[xbs_window::Rect]))
+    /// # -> Result<(), xbs_window::Error> {
+    /// surface.set_buffer_age(true);
+    /// let mut buffer = surface.buffer_mut()?;
+    /// match buffer.age() {
+    ///     1 => draw(&mut buffer, damage),
+    ///     2 => { draw(&mut buffer, last_damage); draw(&mut buffer, damage) }
+    ///     _ => draw(&mut buffer, &[]), // everything
+    /// }
+    /// buffer.present_with_damage(damage)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_buffer_age(&mut self, on: bool) {
+        self.buffer_age = on;
+    }
+
     /// The buffer to draw the next frame into: `width * height` pixels, 0RGB in the
     /// client's byte order (a `u32` each, as softbuffer's), every one safe to write, and
-    /// holding the last frame presented ([`Buffer::age`]).
+    /// holding the last frame presented ([`Buffer::age`]; with
+    /// [`Surface::set_buffer_age`], the frame it says).
     pub fn buffer_mut(&mut self) -> Result<Buffer<'_>, Error> {
         let (width, height) = self.store.size();
-        let age = u8::from(self.presented);
-        let frame = if self.presented {
-            // The last frame is kept; what the present sends is what changed.
-            self.store.begin_frame()?
-        } else {
+        let all = Region::from(xbs::Rect::new(0, 0, width, height));
+        let (frame, age) = match (self.presented, self.buffer_age) {
+            (true, false) => {
+                // The last frame is kept; what the present sends is what changed.
+                (self.store.begin_frame()?, 1)
+            }
+            (true, true) => {
+                // The app repaints what the buffer lacks: none of it is copied.
+                let frame = self.store.begin_repaint(&all)?;
+                let age = u8::try_from(frame.age()).unwrap_or(0);
+                (frame, age)
+            }
             // Age 0: the content is unspecified (as softbuffer's after a resize), so
             // nothing is zeroed or moved for it; the app draws all of it.
-            let all = Region::from(xbs::Rect::new(0, 0, width, height));
-            self.store.begin_repaint(&all)?
+            (false, _) => (self.store.begin_repaint(&all)?, 0),
         };
         Ok(Buffer {
             frame,
@@ -148,7 +188,8 @@ pub struct Buffer<'a> {
 
 impl Buffer<'_> {
     /// How many frames ago the buffer's content was presented: 0 (unknown: before the
-    /// first present, after a resize), else 1.
+    /// first present, after a resize), else 1; with [`Surface::set_buffer_age`], 1, 2
+    /// or more (0 when unknown, or more than 255).
     pub fn age(&self) -> u8 {
         self.age
     }

@@ -116,3 +116,61 @@ fn the_same_app_runs_on_softbuffer_and_on_xbs() {
         );
     }
 }
+
+/// With buffer age on, buffers keep their own pixels: on the toolkit's connection the
+/// store reads no completion events, so each buffer is still in flight when the next
+/// is asked for and the two alternate. The age says which frame a buffer holds, its
+/// pixels are that frame's (nothing was copied into it), and what the app presents
+/// after repainting is what the window shows.
+#[test]
+fn with_buffer_age_buffers_alternate_and_say_how_old_they_are() {
+    let server = XServer::start().unwrap();
+    let display = std::ffi::CString::new(server.display_name()).unwrap();
+    let (conn, screen) = XCBConnection::connect(Some(&display)).unwrap();
+    let window = Rc::new(
+        Window::builder()
+            .size(64, 48)
+            .build(std::sync::Arc::new(conn), screen)
+            .unwrap(),
+    );
+    window.map().unwrap();
+    let id = window.id();
+    let context = Context::new(window.clone()).unwrap();
+    let mut surface = Surface::new(&context, window.clone()).unwrap();
+    surface.set_buffer_age(true);
+    surface.resize(nz(64), nz(48)).unwrap();
+    let colours = [0x0011_1111, 0x0022_2222, 0x0033_3333, 0x0044_4444];
+    let mut seen = Vec::new();
+    for &colour in &colours {
+        let mut buffer = surface.buffer_mut().unwrap();
+        seen.push((buffer.age(), buffer[64 * 20 + 30]));
+        buffer.fill(colour);
+        buffer.present().unwrap();
+    }
+    assert_eq!(seen[0].0, 0, "nothing presented yet");
+    assert_eq!(seen[1].0, 0, "the second buffer is new");
+    assert_eq!(seen[2], (2, colours[0]), "the first buffer, two frames old");
+    assert_eq!(
+        seen[3],
+        (2, colours[1]),
+        "the second buffer, two frames old"
+    );
+    let conn = context.connection().xcb();
+    assert_eq!(pixel(conn, id, 30, 20), 0x44_4444);
+
+    // Age 2 repaints what changed in two frames; present only this frame's change.
+    let mut buffer = surface.buffer_mut().unwrap();
+    assert_eq!(buffer.age(), 2);
+    buffer.fill(0x0044_4444); // the last frame's change
+    buffer[64 * 5 + 5] = 0x00ab_cdef;
+    let r = Rect {
+        x: 5,
+        y: 5,
+        width: nz(1),
+        height: nz(1),
+    };
+    buffer.present_with_damage(&[r]).unwrap();
+    assert_eq!(pixel(conn, id, 5, 5), 0xab_cdef);
+    assert_eq!(pixel(conn, id, 30, 20), 0x44_4444);
+    assert_eq!(surface.store_mut().stats().switches, 4);
+}

@@ -93,6 +93,7 @@ impl<C: Connection> BackingStore<C> {
                         let bpp = canvas.geometry.format.bytes_per_pixel() as u64;
                         self.stats.bytes_uploaded += clip.area() * bpp;
                         self.stats.flushes += 1;
+                        canvas.buffers.flushed();
                         self.pace.flushed()?;
                         return self.conn.flush().map_err(Error::conn("flush"));
                     }
@@ -182,6 +183,7 @@ impl<C: Connection> BackingStore<C> {
         }
         self.show_or_present()?;
         self.stats.flushes += 1;
+        self.canvas.buffers.flushed();
         self.pace.flushed()?;
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(())

@@ -189,7 +189,13 @@ impl<C: Connection> BackingStore<C> {
         let lent = self.canvas.lend(&self.painting, repaint, untracked);
         self.noted(lent)?;
         let g = self.canvas.geometry;
+        // A private canvas is the image whatever the buffers under it do.
+        let age = match self.canvas.conversion {
+            Some(_) => 1,
+            None => self.canvas.buffers.lent_age(),
+        };
         Ok(Frame {
+            age,
             width: g.width,
             height: g.height,
             stride: g.stride,
