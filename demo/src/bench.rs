@@ -208,6 +208,8 @@ pub struct Outcome {
     bytes_per_frame: u64,
     allocs_per_frame: f64,
     segments_alive: Option<usize>,
+    /// What the store's switch-or-wait chooser settled on, for xbs's own lanes.
+    prefers_waiting: Option<bool>,
     status: String,
 }
 
@@ -262,6 +264,11 @@ pub(crate) trait Runner {
         Ok(())
     }
     fn segments_alive(&self) -> Option<usize> {
+        None
+    }
+    /// Whether a paint over pixels in flight waits rather than switches (xbs's lanes:
+    /// what the store's chooser settled on).
+    fn prefers_waiting(&self) -> Option<bool> {
         None
     }
     /// Allocations made inside the contender's own calls (the library's, not the
@@ -434,6 +441,14 @@ impl<C: Connection> Runner for XbsRunner<C> {
 
     fn segments_alive(&self) -> Option<usize> {
         self.window.store().map(|s| s.stats().segments_alive)
+    }
+
+    fn prefers_waiting(&self) -> Option<bool> {
+        // One buffer: a paint over pixels in flight always waits.
+        let single = self.label.ends_with("-single-buffer");
+        self.window
+            .store()
+            .map(|s| single || s.stats().prefers_waiting)
     }
 
     fn raise(&mut self) -> Result<(), Box<dyn Error>> {
@@ -1037,6 +1052,7 @@ fn on_server(
                     bytes_per_frame: 0,
                     allocs_per_frame: f64::NAN,
                     segments_alive: None,
+                    prefers_waiting: None,
                     status: format!("skipped: {why}"),
                 });
                 continue;
@@ -1158,6 +1174,7 @@ fn on_server(
                 bytes_per_frame: lane.bytes,
                 allocs_per_frame: median(&lane.allocs),
                 segments_alive: lane.runner.segments_alive(),
+                prefers_waiting: lane.runner.prefers_waiting(),
                 status: lane.failed.clone().map_or("ok".into(), |e| {
                     match e.starts_with(crate::qt_lane::SKIPPED) {
                         true => e,
@@ -1189,7 +1206,7 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, tr
         trip_text(trip)
     );
     println!(
-        "  {:<16} {:<10} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>9} {:>8} {:>5}",
+        "  {:<16} {:<10} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>9} {:>8} {:>5} {:>6}",
         "contender",
         "transport",
         "ms/frame",
@@ -1200,7 +1217,8 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, tr
         "vs qt",
         "vs floor",
         "allocs",
-        "segs"
+        "segs",
+        "busy"
     );
     let sb = find(outcomes, scenario, paint, "softbuffer").map(|o| o.ms_per_frame);
     let qt = find(outcomes, scenario, paint, "qt").map(|o| o.ms_per_frame);
@@ -1226,7 +1244,7 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, tr
             continue;
         }
         println!(
-            "  {:<16} {:<10} {:>10.3} {:>10.3} {:>10.3} {:>12} {:>9} {:>9} {:>9} {:>8.1} {:>5}",
+            "  {:<16} {:<10} {:>10.3} {:>10.3} {:>10.3} {:>12} {:>9} {:>9} {:>9} {:>8.1} {:>5} {:>6}",
             o.contender,
             o.transport,
             o.ms_per_frame,
@@ -1238,6 +1256,11 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, tr
             vs_floor,
             o.allocs_per_frame,
             o.segments_alive.map_or("-".into(), |s| s.to_string()),
+            match o.prefers_waiting {
+                Some(true) => "wait",
+                Some(false) => "switch",
+                None => "-",
+            },
         );
     }
 }
@@ -1266,6 +1289,7 @@ fn json(gbps: f64, trip: f64, outcomes: &[Outcome]) -> String {
                 "bytes_per_frame": o.bytes_per_frame,
                 "allocs_per_frame": num(o.allocs_per_frame),
                 "segments_alive": o.segments_alive,
+                "prefers_waiting": o.prefers_waiting,
                 "status": o.status,
             })
         })
