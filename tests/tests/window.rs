@@ -107,6 +107,37 @@ fn shown_window(
     (conn, screen, window)
 }
 
+/// Paints all of the window's `w`×`h` store with `pixel` and flushes it.
+fn fill_all(window: &mut Window<RustConnection>, w: u32, h: u32, pixel: u32) {
+    let all = Region::from(Rect::new(0, 0, w, h));
+    window
+        .store_mut()
+        .unwrap()
+        .begin_paint(&all)
+        .unwrap()
+        .fill(Rect::new(0, 0, w, h), pixel);
+    window.flush(&all).unwrap();
+}
+
+/// Asserts that every pixel of `r` in `window` is `0x00RRGGBB` `rgb` on the server.
+fn assert_shows(conn: &RustConnection, window: u32, r: Rect, rgb: u32, what: &str) {
+    let img = conn
+        .get_image(
+            ImageFormat::Z_PIXMAP,
+            window,
+            r.x as i16,
+            r.y as i16,
+            r.width as u16,
+            r.height as u16,
+            !0,
+        )
+        .unwrap()
+        .reply()
+        .unwrap();
+    let want = &rgb.to_le_bytes()[..3];
+    assert!(img.data.chunks_exact(4).all(|p| &p[..3] == want), "{what}");
+}
+
 fn client_message(window: u32, type_: u32, data: [u32; 5]) -> ClientMessageEvent {
     ClientMessageEvent::new(32, window, type_, data)
 }
@@ -178,14 +209,7 @@ fn expose_series_merge_and_are_repaired_by_the_store() {
         return;
     }
     let (conn, screen, mut window) = shown_window(&server, 200, 150);
-    let all = Region::from(Rect::new(0, 0, 200, 150));
-    window
-        .store_mut()
-        .unwrap()
-        .begin_paint(&all)
-        .unwrap()
-        .fill(Rect::new(0, 0, 200, 150), 0xff12_3456);
-    window.flush(&all).unwrap();
+    fill_all(&mut window, 200, 150, 0xff12_3456);
 
     // Two windows of another client: the lower one covers the middle, the upper one a
     // part of that. Destroying the lower one exposes an L-shaped region: one series of
@@ -231,16 +255,13 @@ fn expose_series_merge_and_are_repaired_by_the_store() {
     assert_eq!(region, expected, "one merged Expose for the whole series");
     assert!(region.len() > 1);
     sync(&*conn);
-    let img = conn
-        .get_image(ImageFormat::Z_PIXMAP, window.id(), 20, 20, 40, 30, !0)
-        .unwrap()
-        .reply()
-        .unwrap();
-    assert!(
-        img.data
-            .chunks_exact(4)
-            .all(|p| p[..3] == [0x56, 0x34, 0x12]),
-        "the store repaired the exposed pixels"
+    let repaired = Rect::new(20, 20, 40, 30);
+    assert_shows(
+        &conn,
+        window.id(),
+        repaired,
+        0x12_3456,
+        "the store repaired the exposed pixels",
     );
 }
 
@@ -253,29 +274,14 @@ fn expose_series_merge_and_are_repaired_by_the_store() {
 fn an_exposed_window_keeps_its_pixels_until_the_store_repairs_them() {
     let server = XServer::start().unwrap();
     let (conn, _, mut window) = shown_window(&server, 64, 48);
-    let all = Region::from(Rect::new(0, 0, 64, 48));
-    window
-        .store_mut()
-        .unwrap()
-        .begin_paint(&all)
-        .unwrap()
-        .fill(Rect::new(0, 0, 64, 48), 0xff12_3456);
-    window.flush(&all).unwrap();
+    fill_all(&mut window, 64, 48, 0xff12_3456);
     sync(&*conn);
     // What the server does to a window's exposed parts (ClearArea paints them with the
     // window's background), without the Expose that would make the store repair them.
     conn.clear_area(false, window.id(), 0, 0, 0, 0).unwrap();
-    let img = conn
-        .get_image(ImageFormat::Z_PIXMAP, window.id(), 0, 0, 64, 48, !0)
-        .unwrap()
-        .reply()
-        .unwrap();
-    assert!(
-        img.data
-            .chunks_exact(4)
-            .all(|p| p[..3] == [0x56, 0x34, 0x12]),
-        "the server painted a background over the window's pixels"
-    );
+    let all = Rect::new(0, 0, 64, 48);
+    let what = "the server painted a background over the window's pixels";
+    assert_shows(&conn, window.id(), all, 0x12_3456, what);
 }
 
 /// Defect: an Expose series was merged one rect at a time, each union copying the

@@ -26,9 +26,11 @@ fn pixel(conn: &XCBConnection, window: u32, x: i16, y: i16) -> u32 {
     u32::from_le_bytes([img.data[0], img.data[1], img.data[2], 0])
 }
 
-#[test]
-fn a_surface_presents_what_was_drawn_and_keeps_it() {
-    let server = XServer::start().unwrap();
+type TestSurface = Surface<Rc<Window<XCBConnection>>, Rc<Window<XCBConnection>>>;
+
+/// A shown 64×48 window of `server` on a libxcb connection, its context and a surface
+/// for it, and the window's id.
+fn surface_on(server: &XServer) -> (Context<Rc<Window<XCBConnection>>>, TestSurface, u32) {
     let display = std::ffi::CString::new(server.display_name()).unwrap();
     let (conn, screen) = XCBConnection::connect(Some(&display)).unwrap();
     let window = Rc::new(
@@ -40,7 +42,14 @@ fn a_surface_presents_what_was_drawn_and_keeps_it() {
     window.map().unwrap();
     let id = window.id();
     let context = Context::new(window.clone()).unwrap();
-    let mut surface = Surface::new(&context, window.clone()).unwrap();
+    let surface = Surface::new(&context, window).unwrap();
+    (context, surface, id)
+}
+
+#[test]
+fn a_surface_presents_what_was_drawn_and_keeps_it() {
+    let server = XServer::start().unwrap();
+    let (context, mut surface, id) = surface_on(&server);
     surface.resize(nz(64), nz(48)).unwrap();
 
     let mut buffer = surface.buffer_mut().unwrap();
@@ -125,18 +134,7 @@ fn the_same_app_runs_on_softbuffer_and_on_xbs() {
 #[test]
 fn with_buffer_age_buffers_alternate_and_say_how_old_they_are() {
     let server = XServer::start().unwrap();
-    let display = std::ffi::CString::new(server.display_name()).unwrap();
-    let (conn, screen) = XCBConnection::connect(Some(&display)).unwrap();
-    let window = Rc::new(
-        Window::builder()
-            .size(64, 48)
-            .build(std::sync::Arc::new(conn), screen)
-            .unwrap(),
-    );
-    window.map().unwrap();
-    let id = window.id();
-    let context = Context::new(window.clone()).unwrap();
-    let mut surface = Surface::new(&context, window.clone()).unwrap();
+    let (context, mut surface, id) = surface_on(&server);
     surface.set_buffer_age(true);
     surface.resize(nz(64), nz(48)).unwrap();
     let colours = [0x0011_1111, 0x0022_2222, 0x0033_3333, 0x0044_4444];
