@@ -26,50 +26,48 @@ impl Region {
         Region::from_few(&few[..n])
     }
 
-    /// The union of at most [`FEW`] rects, band by band: O(n² log n), no allocation
-    /// but the result's.
+    /// The union of at most [`FEW`] rects, band by band: O(n²) after two sorts, no
+    /// allocation but the result's.
     fn from_few(rects: &[Rect]) -> Self {
         debug_assert!(rects.len() <= FEW);
         let mut boxes = [Box::default(); FEW];
         let mut nb = 0;
-        let mut ys = [0i32; 2 * FEW];
         for b in rects.iter().filter_map(|r| r.to_box()) {
             boxes[nb] = b;
-            ys[2 * nb] = b.y1;
-            ys[2 * nb + 1] = b.y2;
             nb += 1;
         }
-        let boxes = &boxes[..nb];
+        let boxes = &mut boxes[..nb];
+        // In x order, so that each band's spans come out sorted.
+        boxes.sort_unstable_by_key(|b| b.x1);
+        // The bands' edges: every box's top and bottom, once each.
+        let mut ys = [0i32; 2 * FEW];
+        for (i, b) in boxes.iter().enumerate() {
+            ys[2 * i] = b.y1;
+            ys[2 * i + 1] = b.y2;
+        }
         let ys = &mut ys[..2 * nb];
         ys.sort_unstable();
+        let mut edges = 0;
+        for i in 0..ys.len() {
+            if edges == 0 || ys[i] != ys[edges - 1] {
+                ys[edges] = ys[i];
+                edges += 1;
+            }
+        }
         let mut out: Vec<Box> = Vec::new();
         // (start, len) in `out` of the band written last.
         let mut prev: Option<(usize, usize)> = None;
-        let mut last_y = None;
-        for (i, &y1) in ys.iter().enumerate() {
-            let Some(&y2) = ys[i + 1..].iter().find(|&&y| y > y1) else {
-                break;
-            };
-            if last_y == Some(y1) {
-                continue;
-            }
-            last_y = Some(y1);
+        for band in ys[..edges].windows(2) {
+            let (y1, y2) = (band[0], band[1]);
+            // The spans of the boxes across the band, merged where they overlap or
+            // touch as they come (in x order).
             let mut spans = [(0i32, 0i32); FEW];
-            let mut ns = 0;
-            for b in boxes.iter().filter(|b| b.y1 <= y1 && y2 <= b.y2) {
-                spans[ns] = (b.x1, b.x2);
-                ns += 1;
-            }
-            let spans = &mut spans[..ns];
-            spans.sort_unstable();
-            // Merge overlapping and touching spans, in place.
             let mut nm = 0;
-            for k in 0..spans.len() {
-                let s = spans[k];
-                if nm > 0 && s.0 <= spans[nm - 1].1 {
-                    spans[nm - 1].1 = spans[nm - 1].1.max(s.1);
+            for b in boxes.iter().filter(|b| b.y1 <= y1 && y2 <= b.y2) {
+                if nm > 0 && b.x1 <= spans[nm - 1].1 {
+                    spans[nm - 1].1 = spans[nm - 1].1.max(b.x2);
                 } else {
-                    spans[nm] = s;
+                    spans[nm] = (b.x1, b.x2);
                     nm += 1;
                 }
             }
