@@ -135,7 +135,7 @@ impl<D, W> Surface<D, W> {
     /// [`Surface::set_buffer_age`], the frame it says).
     pub fn buffer_mut(&mut self) -> Result<Buffer<'_>, Error> {
         let (width, height) = self.store.size();
-        let all = Region::from(xbs::Rect::new(0, 0, width, height));
+        let all = || Region::from(xbs::Rect::new(0, 0, width, height));
         let (frame, age) = match (self.presented, self.buffer_age) {
             (true, false) => {
                 // The last frame is kept; what the present sends is what changed.
@@ -143,13 +143,13 @@ impl<D, W> Surface<D, W> {
             }
             (true, true) => {
                 // The app repaints what the buffer lacks: none of it is copied.
-                let frame = self.store.begin_repaint(&all)?;
+                let frame = self.store.begin_repaint(&all())?;
                 let age = u8::try_from(frame.age()).unwrap_or(0);
                 (frame, age)
             }
             // Age 0: the content is unspecified (as softbuffer's after a resize), so
             // nothing is zeroed or moved for it; the app draws all of it.
-            (false, _) => (self.store.begin_repaint(&all)?, 0),
+            (false, _) => (self.store.begin_repaint(&all())?, 0),
         };
         Ok(Buffer {
             frame,
