@@ -87,6 +87,12 @@ impl<C: Connection> Buffers<C> {
         }
     }
 
+    /// Makes contended paints wait unless switching is measured clearly faster: where
+    /// a compositor reads the window (`switching.rs`).
+    pub(crate) fn lean_towards_waiting(&mut self) {
+        self.chooser = Chooser::leaning(Choice::Wait);
+    }
+
     /// Counts a flush: the image as the app made it so far is what the front holds.
     pub(crate) fn flushed(&mut self) {
         self.flushes += 1;

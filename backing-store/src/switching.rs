@@ -12,9 +12,13 @@
 //!
 //! The time from one paint to the next is the app's frame time. When a paint finds
 //! the front busy (*contended*: the app paints faster than the server reads), the
-//! [`Chooser`] runs a block of frames switching, then blocks waiting, keeps the choice
-//! whose frames took less time (switching unless waiting is clearly faster), and
-//! measures again after some hundred contended paints. Every paint of a block counts,
+//! [`Chooser`] runs blocks of frames switching and blocks waiting, four of each, keeps
+//! the choice whose frames took less time, and measures again after some hundred
+//! contended paints. A choice's time is that of its two middle blocks: on a machine
+//! shared with a compositor, a block that a stall of the server fell into can take
+//! twice its neighbours, whatever the choice. Where the two are about the same the
+//! store keeps its lean: switching, or waiting where a compositor reads the window
+//! (there waiting gave the shorter frames in every run measured). Every paint of a block counts,
 //! not only the contended ones: waiting makes some paints find the front free (the
 //! server caught up meanwhile), and those are its fastest frames. Whole blocks, not
 //! median frames: switching gives many short frames and some long ones (those that
@@ -32,9 +36,20 @@ pub(crate) enum Choice {
     Wait,
 }
 
-/// The trial's blocks, in order: ABBA, so that a machine slowing down or speeding
-/// up during the trial favours neither.
-const ORDER: [Choice; 4] = [Choice::Switch, Choice::Wait, Choice::Wait, Choice::Switch];
+/// The trial's blocks, in order: ABBA BAAB, so that a machine slowing down or
+/// speeding up during the trial favours neither.
+const ORDER: [Choice; 8] = [
+    Choice::Switch,
+    Choice::Wait,
+    Choice::Wait,
+    Choice::Switch,
+    Choice::Wait,
+    Choice::Switch,
+    Choice::Switch,
+    Choice::Wait,
+];
+/// Blocks of each choice in a trial.
+const BLOCKS: usize = ORDER.len() / 2;
 /// Frames measured a block.
 const BLOCK: usize = 16;
 /// Frames at the start of a block not measured: the change itself (the first switch
@@ -62,25 +77,40 @@ pub(crate) struct Chooser {
     /// Frame times of the block on trial.
     samples: [Duration; BLOCK],
     taken: usize,
-    /// Time the trial's switching and waiting blocks took.
-    switching: Duration,
-    waiting: Duration,
+    /// Time each of the trial's switching and waiting blocks took, and how many of
+    /// each are done.
+    switching: [Duration; BLOCKS],
+    waiting: [Duration; BLOCKS],
+    done: [usize; 2],
+    /// The choice before the first trial, and where the trial finds the two about
+    /// the same.
+    lean: Choice,
 }
 
 impl Chooser {
+    /// A chooser that switches unless waiting is clearly faster.
     pub(crate) fn new() -> Self {
+        Self::leaning(Choice::Switch)
+    }
+
+    /// A chooser that does `lean` unless the other is clearly faster. Under a
+    /// compositor, waiting: the server and the compositor are then the bottleneck
+    /// on the CPUs they share with the app (`switching.rs`).
+    pub(crate) fn leaning(lean: Choice) -> Self {
         Chooser {
-            // Switching until a paint first finds the front busy, which starts a trial:
+            // Leaning until a paint first finds the front busy, which starts a trial:
             // an app that never paints over pixels in flight has nothing to choose.
             state: State::Settled {
-                choice: Choice::Switch,
+                choice: lean,
                 left: 1,
             },
             last: None,
             samples: [Duration::ZERO; BLOCK],
             taken: 0,
-            switching: Duration::ZERO,
-            waiting: Duration::ZERO,
+            switching: [Duration::ZERO; BLOCKS],
+            waiting: [Duration::ZERO; BLOCKS],
+            done: [0; 2],
+            lean,
         }
     }
 
@@ -153,25 +183,25 @@ impl Chooser {
         sorted.sort_unstable();
         let cap = sorted[BLOCK / 2] * 4;
         let took: Duration = self.samples.iter().map(|&f| f.min(cap)).sum();
-        match ORDER[block] {
-            Choice::Switch => self.switching += took,
-            Choice::Wait => self.waiting += took,
-        }
+        let (times, done) = match ORDER[block] {
+            Choice::Switch => (&mut self.switching, &mut self.done[0]),
+            Choice::Wait => (&mut self.waiting, &mut self.done[1]),
+        };
+        times[*done] = took;
+        *done += 1;
         self.state = if block + 1 < ORDER.len() {
             State::Trial {
                 block: block + 1,
                 skipped: 0,
             }
         } else {
-            let (switching, waiting) = (
-                std::mem::take(&mut self.switching),
-                std::mem::take(&mut self.waiting),
-            );
-            // Switching unless waiting is faster by more than 1/16 (noise).
-            let choice = if waiting + waiting / 16 < switching {
-                Choice::Wait
-            } else {
-                Choice::Switch
+            self.done = [0; 2];
+            let (switching, waiting) = (middle(self.switching), middle(self.waiting));
+            // The lean unless the other is faster by more than 1/16 (noise).
+            let choice = match self.lean {
+                Choice::Switch if waiting + waiting / 16 < switching => Choice::Wait,
+                Choice::Wait if switching + switching / 16 < waiting => Choice::Switch,
+                lean => lean,
             };
             State::Settled {
                 choice,
@@ -179,6 +209,14 @@ impl Chooser {
             }
         };
     }
+}
+
+/// The time of the middle blocks of a choice (all but its fastest and its slowest):
+/// a block a stall of the server or the scheduler fell into says nothing about the
+/// choice, nor does one that had the machine to itself.
+fn middle(mut blocks: [Duration; BLOCKS]) -> Duration {
+    blocks.sort_unstable();
+    blocks[1..BLOCKS - 1].iter().sum()
 }
 
 #[cfg(test)]
@@ -245,6 +283,16 @@ mod tests {
     }
 
     #[test]
+    fn leaning_towards_waiting_it_switches_only_where_that_is_clearly_faster() {
+        for (switch, waits) in [(60 * US, SETTLED), (57 * US, SETTLED), (50 * US, 0)] {
+            let (mut c, mut now) = (Chooser::leaning(Choice::Wait), Instant::now());
+            // Before any trial it waits.
+            assert!(c.waits());
+            assert_eq!(run(&mut c, &mut now, SETTLED, flat(switch, 60 * US)), waits);
+        }
+    }
+
+    #[test]
     fn it_follows_a_change() {
         let (mut c, mut now) = (Chooser::new(), Instant::now());
         assert!(run(&mut c, &mut now, SETTLED, flat(80 * US, 60 * US)) > 0);
@@ -283,6 +331,25 @@ mod tests {
             }
         };
         assert_eq!(run(&mut c, &mut now, 10, frame), 0);
+    }
+
+    #[test]
+    fn a_block_a_stall_fell_into_decides_nothing() {
+        // Waiting is faster, but the server stalled three times (a compositor busy
+        // elsewhere) during the first block of waiting, for 3 ms each.
+        let (mut c, mut now) = (Chooser::new(), Instant::now());
+        let mut waited = 0;
+        let frame = move |choice: Choice, _| match choice {
+            Choice::Switch => 80 * US,
+            Choice::Wait => {
+                waited += 1;
+                match waited {
+                    6..=8 => 3_000 * US,
+                    _ => 60 * US,
+                }
+            }
+        };
+        assert_eq!(run(&mut c, &mut now, 10, frame), 10);
     }
 
     #[test]

@@ -277,6 +277,9 @@ impl<C: Connection> BackingStore<C> {
         }
         let retains = conversion.is_none();
         let mut buffers = Buffers::new(memory, &conn, retains, options.single_buffer, access);
+        if composited {
+            buffers.lean_towards_waiting();
+        }
         // Presenting the buffers' own pixmaps, a wait lasts until a vblank: switch.
         buffers.switch_always = presenter.is_some() && !filled;
         let pace = Pace::new(&conn);
