@@ -24,6 +24,8 @@ pub struct BenchArgs {
     pub quick: bool,
     pub json: Option<PathBuf>,
     pub svg: Option<PathBuf>,
+    /// Where to write the results as the README's Markdown table.
+    pub markdown: Option<PathBuf>,
     /// Only the scenario of this name, or if none has it, those whose name contains it.
     pub filter: Option<String>,
     /// Only the contenders of these names (to profile one lane alone).
@@ -42,6 +44,9 @@ impl BenchArgs {
                 "--quick" => out.quick = true,
                 "--json" => out.json = Some(args.next().ok_or("--json needs a file")?.into()),
                 "--svg" => out.svg = Some(args.next().ok_or("--svg needs a file")?.into()),
+                "--markdown" => {
+                    out.markdown = Some(args.next().ok_or("--markdown needs a file")?.into())
+                }
                 "--only" => out.filter = Some(args.next().ok_or("--only needs a name")?),
                 "--contender" => out
                     .contenders
@@ -69,7 +74,7 @@ impl BenchArgs {
                 }
                 "-h" | "--help" => {
                     println!(
-                        "usage: xbs-demo bench [--quick] [--json FILE] [--svg FILE] \
+                        "usage: xbs-demo bench [--quick] [--json FILE] [--svg FILE] [--markdown FILE] \
                          [--only SCENARIO] [--contender NAME]... \
                          [--server xvfb|xorg|xwayland|xvnc|xephyr|all]... \
                          [--paint pattern|fill|both]"
@@ -201,6 +206,9 @@ pub struct Outcome {
     contender: String,
     transport: String,
     ms_per_frame: f64,
+    /// The time a frame took in each round, in the order the rounds ran (the median
+    /// of them is `ms_per_frame`).
+    ms_rounds: Vec<f64>,
     /// CPU time the server (and its compositor) spent per frame, in ms.
     server_ms_per_frame: f64,
     /// CPU time the contender's own thread (the app and the library) spent per frame.
@@ -999,7 +1007,91 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
         crate::chart::draw(path, &outcomes)?;
         println!("svg: {}", path.display());
     }
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, markdown(&outcomes))?;
+        println!("markdown: {}", path.display());
+    }
     Ok(())
+}
+
+/// The README's table: a row for each server, scenario and paint that xbs ran, with
+/// softbuffer, Qt and the memcpy floor beside it (ratios as [`speedup`] pairs them).
+fn markdown(outcomes: &[Outcome]) -> String {
+    let mut out = String::from(
+        "| server | scenario | paint | core↔core | xbs ms | softbuffer ms | Qt ms | \
+         xbs vs softbuffer | xbs vs Qt | xbs vs floor | server CPU xbs / sb / Qt |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    fn ok(o: Option<&Outcome>) -> Option<&Outcome> {
+        o.filter(|o| o.status == "ok" && o.ms_per_frame.is_finite())
+    }
+    let mut rows: Vec<(ServerKind, &str, Option<Paint>)> = Vec::new();
+    for o in outcomes {
+        let key = (o.server, o.scenario, o.paint);
+        // Expose repairs without painting: one row, whatever the paint.
+        let seen = rows
+            .iter()
+            .any(|r| r.0 == key.0 && r.1 == key.1 && (r.2 == key.2 || key.1.starts_with("expose")));
+        if !seen {
+            rows.push(key);
+        }
+    }
+    for (server, scenario, paint) in rows {
+        let get = |c: &str| {
+            outcomes.iter().find(|o| {
+                o.server == server && o.scenario == scenario && o.paint == paint && o.contender == c
+            })
+        };
+        let Some(x) = ok(get("xbs")) else {
+            continue;
+        };
+        let (sb, qt, floor) = (get("softbuffer"), get("qt"), ok(get("memcpy")));
+        let ms = |o: Option<&Outcome>| match (o, ok(o)) {
+            (_, Some(o)) => format!("{:.3}", o.ms_per_frame),
+            (Some(o), None) if o.status.contains("too long") || o.status.contains("xceeded") => {
+                "fails (request too long)".into()
+            }
+            _ => "—".into(),
+        };
+        let vs = |base: Option<&Outcome>| {
+            ok(base).map_or("—".into(), |b| format!("{:.2}×", speedup(b, x)))
+        };
+        let cpu = |o: Option<&Outcome>| {
+            ok(o).map_or("—".into(), |o| format!("{:.3}", o.server_ms_per_frame))
+        };
+        let name = match server {
+            ServerKind::Xorg => "Xorg (dummy)".to_string(),
+            ServerKind::Xwayland => "Xwayland (weston)".to_string(),
+            ServerKind::Xvfb => "Xvfb".to_string(),
+            other => other.name().to_string(),
+        };
+        let scenario_text = match scenario {
+            "resize-storm" => "resize-storm (per resize)".to_string(),
+            s => s.to_string(),
+        };
+        let paint_text = match (scenario.starts_with("expose"), paint) {
+            (false, Some(p)) => p.name(),
+            _ => "—",
+        };
+        let trip = if x.trip_ns.is_finite() {
+            format!("{:.0} ns", x.trip_ns)
+        } else {
+            "—".into()
+        };
+        out += &format!(
+            "| {name} | {scenario_text} | {paint_text} | {trip} | {} | {} | {} | {} | {} | {} | {} / {} / {} |\n",
+            ms(Some(x)),
+            ms(sb),
+            ms(qt),
+            vs(sb),
+            vs(qt),
+            floor.map_or("—".into(), |f| format!("{:.2}×", 1.0 / speedup(f, x))),
+            cpu(Some(x)),
+            cpu(sb),
+            cpu(qt),
+        );
+    }
+    out
 }
 
 /// Every selected scenario on a fresh server of `kind` (one at 1920×1080 with MIT-SHM,
@@ -1048,6 +1140,7 @@ fn on_server(
                     contender: "xbs".into(),
                     transport: "-".into(),
                     ms_per_frame: f64::NAN,
+                    ms_rounds: Vec::new(),
                     server_ms_per_frame: f64::NAN,
                     client_ms_per_frame: f64::NAN,
                     bytes_per_frame: 0,
@@ -1162,6 +1255,7 @@ fn on_server(
                 } else {
                     median(&lane.ms)
                 },
+                ms_rounds: lane.ms.clone(),
                 server_ms_per_frame: if lane.failed.is_some() {
                     f64::NAN
                 } else {
@@ -1200,6 +1294,21 @@ fn find<'a>(
         .find(|o| o.scenario == scenario && o.paint == paint && o.contender == contender)
 }
 
+/// How many times faster `o` was than `base`: the median over rounds of the ratio of
+/// their frame times in the same round. The lanes of a round run one after the other
+/// within milliseconds, while the machine can change under the bench from one round
+/// to the next (`docs/performance.md`, "Where the two CPUs are"), so a ratio of the
+/// two medians could compare one lane's good rounds with the other's bad ones. The
+/// ratio of the medians where the rounds do not pair up.
+fn speedup(base: &Outcome, o: &Outcome) -> f64 {
+    let (b, x) = (&base.ms_rounds, &o.ms_rounds);
+    if b.is_empty() || b.len() != x.len() {
+        return base.ms_per_frame / o.ms_per_frame;
+    }
+    let ratios: Vec<f64> = b.iter().zip(x).map(|(b, x)| b / x).collect();
+    median(&ratios)
+}
+
 fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, trip: f64) {
     let kind = paint.map_or(String::new(), |p| format!(", {} paint", p.name()));
     println!(
@@ -1221,23 +1330,19 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, tr
         "segs",
         "busy"
     );
-    let sb = find(outcomes, scenario, paint, "softbuffer").map(|o| o.ms_per_frame);
-    let qt = find(outcomes, scenario, paint, "qt").map(|o| o.ms_per_frame);
-    let floor = find(outcomes, scenario, paint, "memcpy").map(|o| o.ms_per_frame);
+    let sb = find(outcomes, scenario, paint, "softbuffer");
+    let qt = find(outcomes, scenario, paint, "qt");
+    let floor = find(outcomes, scenario, paint, "memcpy");
     for o in outcomes
         .iter()
         .filter(|o| o.scenario == scenario && o.paint == paint)
     {
-        let ratio = |base: Option<f64>| match base {
-            Some(b) if b.is_finite() && o.ms_per_frame.is_finite() => {
-                format!("{:.2}x", b / o.ms_per_frame)
-            }
+        let ratio = |base: Option<&Outcome>| match base.map(|b| speedup(b, o)) {
+            Some(r) if r.is_finite() => format!("{r:.2}x"),
             _ => "-".into(),
         };
-        let vs_floor = match floor {
-            Some(f) if f.is_finite() && o.ms_per_frame.is_finite() => {
-                format!("{:.2}x", o.ms_per_frame / f)
-            }
+        let vs_floor = match floor.map(|f| 1.0 / speedup(f, o)) {
+            Some(r) if r.is_finite() => format!("{r:.2}x"),
             _ => "-".into(),
         };
         if o.status != "ok" {
@@ -1285,6 +1390,7 @@ fn json(gbps: f64, trip: f64, outcomes: &[Outcome]) -> String {
                 "contender": o.contender,
                 "transport": o.transport,
                 "ms_per_frame": num(o.ms_per_frame),
+                "ms_rounds": o.ms_rounds,
                 "server_ms_per_frame": num(o.server_ms_per_frame),
                 "client_ms_per_frame": num(o.client_ms_per_frame),
                 "bytes_per_frame": o.bytes_per_frame,
