@@ -640,6 +640,24 @@ surface_runner!(
     true
 );
 
+/// Waits until the server (with its compositor) is idle. Under weston, the first
+/// lanes of the first round, run right after the lanes' dozen windows were mapped,
+/// took 2.5–5 ms a damage-16 frame for some ten seconds where every later round took
+/// 0.05–0.09 (lanes run later in that round did not), and those lanes were xbs's.
+/// Weston was busy for 0.3 s after the windows mapped; waiting that out, no first
+/// round is slow. Idle: under a tenth of a CPU over 100 ms, for at most 10 s.
+fn settle(server: &XServer) {
+    let start = Instant::now();
+    loop {
+        let cpu = server.cpu_time();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let busy = server.cpu_time() - cpu;
+        if busy < std::time::Duration::from_millis(10) || start.elapsed().as_secs() >= 10 {
+            return;
+        }
+    }
+}
+
 /// A round trip, and a check that the window still shows: frames into a window the
 /// compositor unmapped cost the server nothing and would measure nothing.
 fn viewable(conn: &impl Connection, window: u32) -> Result<(), Box<dyn Error>> {
@@ -1184,6 +1202,7 @@ fn on_server(
         if !args.contenders.is_empty() {
             lanes.retain(|l| args.contenders.contains(&l.runner.name()));
         }
+        settle(&server);
         // Warm up: fault in the memory, settle the server.
         for lane in &mut lanes {
             if lane.failed.is_some() {
