@@ -1202,7 +1202,7 @@ fn on_server(
         if !args.contenders.is_empty() {
             lanes.retain(|l| args.contenders.contains(&l.runner.name()));
         }
-        settle(&server);
+        settle(server);
         // Warm up: fault in the memory, settle the server.
         for lane in &mut lanes {
             if lane.failed.is_some() {
