@@ -98,11 +98,17 @@ impl Chooser {
     /// on the CPUs they share with the app (`switching.rs`).
     pub(crate) fn leaning(lean: Choice) -> Self {
         Chooser {
-            // Leaning until a paint first finds the front busy, which starts a trial:
-            // an app that never paints over pixels in flight has nothing to choose.
+            // Switching: until a paint first finds the front busy, which starts a trial
+            // (an app that never paints over pixels in flight has nothing to choose).
+            // Waiting, under a compositor, where every run measured it the faster:
+            // for as many contended paints as a settled choice lasts, so that an app
+            // painting flat out for a short while pays no trial.
             state: State::Settled {
                 choice: lean,
-                left: 1,
+                left: match lean {
+                    Choice::Switch => 1,
+                    Choice::Wait => SETTLED,
+                },
             },
             last: None,
             samples: [Duration::ZERO; BLOCK],
@@ -286,8 +292,13 @@ mod tests {
     fn leaning_towards_waiting_it_switches_only_where_that_is_clearly_faster() {
         for (switch, waits) in [(60 * US, SETTLED), (57 * US, SETTLED), (50 * US, 0)] {
             let (mut c, mut now) = (Chooser::leaning(Choice::Wait), Instant::now());
-            // Before any trial it waits.
+            // It waits, and measures nothing, for a settled choice's paints.
             assert!(c.waits());
+            for _ in 0..SETTLED - 1 {
+                assert_eq!(c.paint(|| now, true), Choice::Wait);
+                now += 60 * US;
+            }
+            assert!(!matches!(c.state, State::Trial { .. }));
             assert_eq!(run(&mut c, &mut now, SETTLED, flat(switch, 60 * US)), waits);
         }
     }
