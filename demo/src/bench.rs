@@ -1172,12 +1172,17 @@ fn on_server(
             Err(e) => return Err(format!("starting {kind}: {e}").into()),
         };
         let frames = if s.work == Work::ResizeStorm {
-            if args.quick || kind == ServerKind::Xwayland {
+            if args.quick {
+                100
+            } else if kind == ServerKind::Xwayland {
                 // Xwayland 22.1 under headless weston dies (fatal "request could not
                 // be marshaled: can't send file descriptor") after some 600 resizes
                 // at full speed on 2 cores, whoever sends them: each resize is a new
-                // wl_shm buffer, and weston, starved, reads its fds too slowly.
-                100
+                // wl_shm buffer, and weston, starved, reads its fds too slowly. 100 a
+                // lane, in 5 rounds of 20: a resize there takes 0.5-8 ms, waiting
+                // on weston, and one pass of 100 read 0.21x in one run and 5.7x in
+                // another for the same two lanes.
+                20
             } else {
                 200
             }
@@ -1190,11 +1195,13 @@ fn on_server(
         } else {
             frames
         };
-        // Resize storm: rounds of different resizes (one pass where the server cannot
-        // take more than 100 resizes, see above).
-        let storm_once =
-            s.work == Work::ResizeStorm && (args.quick || kind == ServerKind::Xwayland);
-        let rounds = if storm_once { 1 } else { rounds };
+        // Resize storm: rounds of different resizes (one pass in a quick run; five
+        // where the server cannot take more than 100 resizes a lane, see above).
+        let rounds = match (s.work == Work::ResizeStorm, args.quick, kind) {
+            (true, true, _) => 1,
+            (true, false, ServerKind::Xwayland) => 5,
+            _ => rounds,
+        };
         let mut lanes = contenders(server, s);
         let paint_kind = paint.unwrap_or(Paint::Pattern);
         // Where the CPUs are now (see `core_to_core_ns`): the host may move them.
