@@ -46,6 +46,9 @@ pub(crate) struct Buffers<C: Connection> {
     credit: u64,
     /// Whether a paint over pixels in flight switches or waits, by measured frame time.
     chooser: Chooser,
+    /// Contended paints switch or wait as the chooser measures (else they switch where
+    /// the copy rule allows).
+    measured: bool,
     conn: Arc<C>,
     counts: Counts,
     /// How the server attaches the segments made here (the front's own).
@@ -80,6 +83,7 @@ impl<C: Connection> Buffers<C> {
             single,
             credit: 0,
             chooser: Chooser::new(),
+            measured: true,
             conn: conn.clone(),
             counts: Counts::default(),
             flushes: 0,
@@ -91,6 +95,12 @@ impl<C: Connection> Buffers<C> {
     /// a compositor reads the window (`switching.rs`).
     pub(crate) fn lean_towards_waiting(&mut self) {
         self.chooser = Chooser::leaning(Choice::Wait);
+    }
+
+    /// Makes contended paints switch wherever the copy rule allows, measuring nothing
+    /// ([`crate::Busy::Switch`]).
+    pub(crate) fn switch_by_rule(&mut self) {
+        self.measured = false;
     }
 
     /// Counts a flush: the image as the app made it so far is what the front holds.
@@ -125,7 +135,11 @@ impl<C: Connection> Buffers<C> {
     /// Whether paints over pixels in flight wait now, having measured that waiting
     /// gives shorter frames than switching (`switching.rs`).
     pub(crate) fn prefers_waiting(&self) -> bool {
-        !self.single && !self.switch_always && self.front.reads_later() && self.chooser.waits()
+        !self.single
+            && !self.switch_always
+            && self.measured
+            && self.front.reads_later()
+            && self.chooser.waits()
     }
 
     /// The shared segments of the buffers.
@@ -162,7 +176,11 @@ impl<C: Connection> Buffers<C> {
         let contended = self.front.busy_in(region);
         self.lent_age = 1;
         // Only where the server reads the memory later is there anything to choose.
-        let choice = match self.single || self.switch_always || !self.front.reads_later() {
+        let choice = match self.single
+            || self.switch_always
+            || !self.measured
+            || !self.front.reads_later()
+        {
             true => Choice::Switch,
             false => self.chooser.paint(Instant::now, contended),
         };

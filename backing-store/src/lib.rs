@@ -44,5 +44,5 @@ pub use format::{Format, PixelFormat, WindowFormat, MAX_DIMENSION};
 pub use frame::{Frame, RectMut, RectsMut};
 pub use region::{Rect, Region};
 pub use socket::{enlarge_send_buffer, SEND_BUFFER};
-pub use store::{BackingStore, Events, Layout, Options, PresentMode, Stats, SHRINK_AFTER};
+pub use store::{BackingStore, Busy, Events, Layout, Options, PresentMode, Stats, SHRINK_AFTER};
 pub use transport::Transport;

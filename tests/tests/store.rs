@@ -12,7 +12,7 @@ use x11rb::protocol::xproto::{
 };
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
-use xbs::{BackingStore, Error, Layout, Options, Rect, Region, Transport};
+use xbs::{BackingStore, Busy, Error, Layout, Options, Rect, Region, Transport};
 use xbs_tests::{Builder, ServerKind, XServer};
 
 /// Paint, flush parts, scroll every way, expose, resize: pixel-exact throughout.
@@ -380,12 +380,9 @@ fn depth_8_is_a_typed_error_on_every_server() {
     }
 }
 
-/// A flush of `dots` on `server`, watched through DAMAGE by another client, which
-/// first takes the compositing manager's selection `_NET_WM_CM_S0` if `take_cm` (on
-/// Xwayland weston owns it already). Returns the area the server reported damaged and
-/// the requests the store sent.
-fn damage_told(server: &XServer, dots: &Region, take_cm: bool, what: &str) -> (u64, u64) {
-    use x11rb::protocol::damage::{self, ConnectionExt as _};
+/// A client playing the compositing manager: it takes the selection `_NET_WM_CM_S0`
+/// if `take_cm`. The selection is its own while the connection lives.
+fn compositor(server: &XServer, take_cm: bool) -> RustConnection {
     let (cm, screen) = server.connect().unwrap();
     let owner = cm.generate_id().unwrap();
     let root = cm.setup().roots[screen].root;
@@ -403,16 +400,27 @@ fn damage_told(server: &XServer, dots: &Region, take_cm: bool, what: &str) -> (u
         &CreateWindowAux::new(),
     )
     .unwrap();
-    let atom = cm
-        .intern_atom(false, b"_NET_WM_CM_S0")
-        .unwrap()
-        .reply()
-        .unwrap()
-        .atom;
     if take_cm {
+        let atom = cm
+            .intern_atom(false, b"_NET_WM_CM_S0")
+            .unwrap()
+            .reply()
+            .unwrap()
+            .atom;
         cm.set_selection_owner(owner, atom, x11rb::CURRENT_TIME)
             .unwrap();
     }
+    cm.sync().unwrap();
+    cm
+}
+
+/// A flush of `dots` on `server`, watched through DAMAGE by another client, which
+/// first takes the compositing manager's selection `_NET_WM_CM_S0` if `take_cm` (on
+/// Xwayland weston owns it already). Returns the area the server reported damaged and
+/// the requests the store sent.
+fn damage_told(server: &XServer, dots: &Region, take_cm: bool, what: &str) -> (u64, u64) {
+    use x11rb::protocol::damage::{self, ConnectionExt as _};
+    let cm = compositor(server, take_cm);
     cm.damage_query_version(1, 1).unwrap().reply().unwrap();
     let mut sc = scene(server, 640, 640, false);
     let watch = cm.generate_id().unwrap();
@@ -533,54 +541,35 @@ fn weston_is_told_exactly_what_a_sparse_flush_drew() {
 /// are its bottleneck, and waiting for the server was measured faster than switching
 /// buffers there (docs/performance.md): a store leans towards waiting, switching only
 /// where its trial measures that clearly faster. Without one it leans towards
-/// switching. Either way the first paint over pixels in flight shows the lean: a
-/// wait keeps one buffer, a switch makes the second.
+/// switching, as it does everywhere with `Busy::Switch`. Either way the first paint
+/// over pixels in flight shows the lean: a wait keeps one buffer, a switch makes the
+/// second.
 #[test]
 fn under_a_compositor_the_first_paint_over_pixels_in_flight_waits() {
     // Xvfb, whatever XBS_TEST_SERVER says: the test plays the compositor.
     let server = XServer::builder().kind(ServerKind::Xvfb).start().unwrap();
-    for composited in [false, true] {
-        let (cm, screen) = server.connect().unwrap();
-        let owner = cm.generate_id().unwrap();
-        let root = cm.setup().roots[screen].root;
-        cm.create_window(
-            0,
-            owner,
-            root,
-            0,
-            0,
-            1,
-            1,
-            0,
-            WindowClass::INPUT_ONLY,
-            0,
-            &CreateWindowAux::new(),
-        )
-        .unwrap();
-        if composited {
-            let atom = cm
-                .intern_atom(false, b"_NET_WM_CM_S0")
-                .unwrap()
-                .reply()
-                .unwrap()
-                .atom;
-            cm.set_selection_owner(owner, atom, x11rb::CURRENT_TIME)
-                .unwrap();
-        }
-        cm.sync().unwrap();
+    // (a compositor, what the options say, whether the paint waits)
+    for (composited, busy, waits) in [
+        (false, Busy::Measured, false),
+        (true, Busy::Measured, true),
+        (true, Busy::Switch, false),
+    ] {
+        let what = format!("composited {composited}, {busy:?}");
+        let _cm = compositor(&server, composited);
         let mut sc = scene(&server, 320, 240, false);
-        let mut store = sc.store(Transport::ShmFd);
-        assert_eq!(store.stats().prefers_waiting, composited, "{composited}");
+        let options = Options::new().transport(Transport::ShmFd).busy(busy);
+        let mut store = sc.store_with_options(options);
+        assert_eq!(store.stats().prefers_waiting, waits, "{what}");
         let all = Region::from(Rect::new(0, 0, 320, 240));
         for pixel in [0xff00_00ff, 0xff00_ff00] {
             // Its events never handed over: the flushed pixels stay in flight.
             store.begin_repaint(&all).unwrap().fill(all.bounds(), pixel);
             store.flush(&all).unwrap();
         }
-        let want = if composited { 1 } else { 2 };
-        assert_eq!(store.stats().segments_alive, want, "{composited}");
+        let segments = if waits { 1 } else { 2 };
+        assert_eq!(store.stats().segments_alive, segments, "{what}");
         sc.model.fill(0xff00_ff00);
-        sc.check(if composited { "waited" } else { "switched" });
+        sc.check(&what);
     }
 }
 
@@ -871,7 +860,7 @@ fn paint_over_pixels_in_flight_goes_to_the_other_buffer_without_waiting() {
     // changed in this one since it was last painted.
     let server = XServer::start().unwrap();
     let mut sc = scene(&server, 100, 100, false);
-    let mut store = sc.store(Transport::ShmFd);
+    let mut store = sc.store_switching(Transport::ShmFd);
     let mut image = vec![0u32; 100 * 100];
     let counts = |store: &BackingStore<_>| {
         let s = store.stats();
@@ -921,7 +910,7 @@ fn a_switch_copies_no_more_over_time_than_the_paints_write() {
     // they have written as much as the switch copies, then one switch pays it.
     let server = XServer::start().unwrap();
     let mut sc = scene(&server, 100, 100, false);
-    let mut store = sc.store(Transport::ShmFd);
+    let mut store = sc.store_switching(Transport::ShmFd);
     let mut image = vec![0u32; 100 * 100];
     let all = region(&[(0, 0, 100, 100)]);
     sc.paint_flush(&mut store, &mut image, &all, 1);
@@ -952,7 +941,7 @@ fn a_switch_copies_no_more_over_time_than_the_paints_write() {
 fn a_resize_keeps_the_second_buffer_while_the_image_fits() {
     let server = XServer::start().unwrap();
     let mut sc = scene(&server, 100, 100, false);
-    let mut store = sc.store(Transport::ShmSysV);
+    let mut store = sc.store_switching(Transport::ShmSysV);
     let mut image = vec![0u32; 100 * 100];
     let all = |sc: &Scene| region(&[(0, 0, sc.w, sc.h)]);
     sc.paint_flush(&mut store, &mut image, &all(&sc), 1);
@@ -999,7 +988,7 @@ fn pixels_a_resize_adds_stay_black_across_buffer_switches() {
     // must get those zeros too, or a switch would show what the memory held before.
     let server = XServer::start().unwrap();
     let mut sc = scene(&server, 100, 100, false);
-    let mut store = sc.store(Transport::ShmFd);
+    let mut store = sc.store_switching(Transport::ShmFd);
     let mut image = vec![0u32; 100 * 100];
     let all = region(&[(0, 0, 100, 100)]);
     sc.paint_flush(&mut store, &mut image, &all, 1);
@@ -1593,7 +1582,9 @@ fn many_rect_shm_flush_is_one_clipped_put_of_exactly_the_damage() {
 fn a_repaint_tells_how_many_flushes_old_its_pixels_are() {
     let server = XServer::start().unwrap();
     let sc = scene(&server, 64, 48, false);
-    let options = Options::new().transport(Transport::ShmFd);
+    let options = Options::new()
+        .transport(Transport::ShmFd)
+        .busy(Busy::Switch);
     let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
     let all = region(&[(0, 0, 64, 48)]);
     let frame_of = |store: &mut BackingStore<_>, repaint: bool, pixel: u32| {

@@ -49,7 +49,7 @@ use scroll::ScrollPlan;
 use xbs_shm::RequestError as _;
 
 pub(crate) use flush::COALESCE_SLACK;
-pub use options::{Events, Layout, Options, PresentMode, Stats};
+pub use options::{Busy, Events, Layout, Options, PresentMode, Stats};
 pub(crate) use present::Pending;
 pub use resize::SHRINK_AFTER;
 #[cfg(fuzzing)]
@@ -277,8 +277,10 @@ impl<C: Connection> BackingStore<C> {
         }
         let retains = conversion.is_none();
         let mut buffers = Buffers::new(memory, &conn, retains, options.single_buffer, access);
-        if composited {
-            buffers.lean_towards_waiting();
+        match options.busy {
+            Busy::Switch => buffers.switch_by_rule(),
+            Busy::Measured if composited => buffers.lean_towards_waiting(),
+            Busy::Measured => {}
         }
         // Presenting the buffers' own pixmaps, a wait lasts until a vblank: switch.
         buffers.switch_always = presenter.is_some() && !filled;

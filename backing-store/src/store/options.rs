@@ -43,7 +43,8 @@ pub struct Options {
     /// And where waiting measures faster (an app painting flat out on a machine whose
     /// cores the server needs, as Xwayland and its compositor do on two), those paints
     /// wait; the store measures again every few hundred such paints
-    /// ([`Stats::prefers_waiting`]).
+    /// ([`Stats::prefers_waiting`]; [`Options::busy`](#structfield.busy) says whether
+    /// to measure).
     /// Worth setting where memory counts more than latency; no effect on `put-image`,
     /// where the server never reads the memory later.
     pub single_buffer: bool,
@@ -59,6 +60,26 @@ pub struct Options {
     /// How flushes reach the window (see [`PresentMode`]). Default: `Off`, uploads
     /// with `ShmPutImage`/`PutImage` as soon as they are sent.
     pub present: PresentMode,
+    /// What a paint over pixels the server is still reading does, with two buffers
+    /// (see [`Busy`]). Default: [`Busy::Measured`].
+    pub busy: Busy,
+}
+
+/// What a paint over pixels the server is still reading does, where the store may
+/// have two buffers ([`Options::single_buffer`] off).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Busy {
+    /// Switch to the other buffer or wait for the server, whichever the store measures
+    /// gives the shorter frames ([`Stats::prefers_waiting`]). Where a compositor reads
+    /// the window, the store waits until it has measured switching clearly faster.
+    #[default]
+    Measured,
+    /// Switch wherever the copy rule allows (see [`Options::single_buffer`]): the app
+    /// never waits for the server because waiting measured faster, only where both
+    /// buffers are in flight or the copy would cost more than the paints write. For an
+    /// app that would rather keep the CPU than give it to the server.
+    Switch,
 }
 
 /// How a flush reaches the window.
@@ -160,6 +181,12 @@ impl Options {
     /// Lays the app's pixels out as `layout` (see [`Layout`]).
     pub fn layout(mut self, layout: Layout) -> Options {
         self.layout = layout;
+        self
+    }
+
+    /// Says what a paint over pixels in flight does (see [`Busy`]).
+    pub fn busy(mut self, busy: Busy) -> Options {
+        self.busy = busy;
         self
     }
 

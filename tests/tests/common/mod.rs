@@ -161,6 +161,13 @@ impl Scene {
         self.store_with(transport, false)
     }
 
+    /// A store whose paints over pixels in flight switch buffers wherever the copy
+    /// rule allows, whatever the server (under a compositor the store would first
+    /// wait): for the tests of switching itself.
+    pub fn store_switching(&mut self, transport: Transport) -> BackingStore<Arc<RustConnection>> {
+        self.store_with_options(Options::new().transport(transport).busy(xbs::Busy::Switch))
+    }
+
     pub fn store_with(
         &mut self,
         transport: Transport,
