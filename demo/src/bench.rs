@@ -1063,63 +1063,75 @@ fn markdown(outcomes: &[Outcome]) -> String {
          xbs vs softbuffer | xbs vs Qt | xbs vs floor | server CPU xbs / sb / Qt |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    // Each server's outcomes lie together, in the order they ran.
+    for ran in outcomes.chunk_by(|a, b| a.server == b.server) {
+        let server = ran[0].server;
+        let mut rows: Vec<(&str, Option<Paint>)> = Vec::new();
+        for o in ran {
+            // Expose repairs without painting: one row, whatever the paint.
+            let seen = rows
+                .iter()
+                .any(|r| r.0 == o.scenario && (r.1 == o.paint || o.scenario.starts_with("expose")));
+            if !seen {
+                rows.push((o.scenario, o.paint));
+            }
+        }
+        for (scenario, paint) in rows {
+            out += &markdown_row(ran, server, scenario, paint);
+        }
+    }
+    out
+}
+
+/// One row of [`markdown`]: `scenario` with `paint` on `server`, from the outcomes
+/// that `ran` there; empty where xbs has no result.
+fn markdown_row(
+    ran: &[Outcome],
+    server: ServerKind,
+    scenario: &str,
+    paint: Option<Paint>,
+) -> String {
     fn ok(o: Option<&Outcome>) -> Option<&Outcome> {
         o.filter(|o| o.status == "ok" && o.ms_per_frame.is_finite())
     }
-    let mut rows: Vec<(ServerKind, &str, Option<Paint>)> = Vec::new();
-    for o in outcomes {
-        let key = (o.server, o.scenario, o.paint);
-        // Expose repairs without painting: one row, whatever the paint.
-        let seen = rows
-            .iter()
-            .any(|r| r.0 == key.0 && r.1 == key.1 && (r.2 == key.2 || key.1.starts_with("expose")));
-        if !seen {
-            rows.push(key);
+    let get = |c: &str| find(ran, scenario, paint, c);
+    let Some(x) = ok(get("xbs")) else {
+        return String::new();
+    };
+    let (sb, qt, floor) = (get("softbuffer"), get("qt"), ok(get("memcpy")));
+    let ms = |o: Option<&Outcome>| match (o, ok(o)) {
+        (_, Some(o)) => format!("{:.3}", o.ms_per_frame),
+        (Some(o), None) if o.status.contains("too long") || o.status.contains("xceeded") => {
+            "fails (request too long)".into()
         }
-    }
-    for (server, scenario, paint) in rows {
-        let get = |c: &str| {
-            outcomes.iter().find(|o| {
-                o.server == server && o.scenario == scenario && o.paint == paint && o.contender == c
-            })
-        };
-        let Some(x) = ok(get("xbs")) else {
-            continue;
-        };
-        let (sb, qt, floor) = (get("softbuffer"), get("qt"), ok(get("memcpy")));
-        let ms = |o: Option<&Outcome>| match (o, ok(o)) {
-            (_, Some(o)) => format!("{:.3}", o.ms_per_frame),
-            (Some(o), None) if o.status.contains("too long") || o.status.contains("xceeded") => {
-                "fails (request too long)".into()
-            }
-            _ => "—".into(),
-        };
-        let vs = |base: Option<&Outcome>| {
-            ok(base).map_or("—".into(), |b| format!("{:.2}×", speedup(b, x)))
-        };
-        let cpu = |o: Option<&Outcome>| {
-            ok(o).map_or("—".into(), |o| format!("{:.3}", o.server_ms_per_frame))
-        };
-        let name = match server {
-            ServerKind::Xorg => "Xorg (dummy)".to_string(),
-            ServerKind::Xwayland => "Xwayland (weston)".to_string(),
-            ServerKind::Xvfb => "Xvfb".to_string(),
-            other => other.name().to_string(),
-        };
-        let scenario_text = match scenario {
-            "resize-storm" => "resize-storm (per resize)".to_string(),
-            s => s.to_string(),
-        };
-        let paint_text = match (scenario.starts_with("expose"), paint) {
-            (false, Some(p)) => p.name(),
-            _ => "—",
-        };
-        let trip = if x.trip_ns.is_finite() {
-            format!("{:.0} ns", x.trip_ns)
-        } else {
-            "—".into()
-        };
-        out += &format!(
+        _ => "—".into(),
+    };
+    let vs = |base: Option<&Outcome>| {
+        ok(base).map_or("—".into(), |b| format!("{:.2}×", speedup(b, x)))
+    };
+    let cpu = |o: Option<&Outcome>| {
+        ok(o).map_or("—".into(), |o| format!("{:.3}", o.server_ms_per_frame))
+    };
+    let name = match server {
+        ServerKind::Xorg => "Xorg (dummy)".to_string(),
+        ServerKind::Xwayland => "Xwayland (weston)".to_string(),
+        ServerKind::Xvfb => "Xvfb".to_string(),
+        other => other.name().to_string(),
+    };
+    let scenario_text = match scenario {
+        "resize-storm" => "resize-storm (per resize)".to_string(),
+        s => s.to_string(),
+    };
+    let paint_text = match (scenario.starts_with("expose"), paint) {
+        (false, Some(p)) => p.name(),
+        _ => "—",
+    };
+    let trip = if x.trip_ns.is_finite() {
+        format!("{:.0} ns", x.trip_ns)
+    } else {
+        "—".into()
+    };
+    format!(
             "| {name} | {scenario_text} | {paint_text} | {trip} | {} | {} | {} | {} | {} | {} | {} / {} / {} |\n",
             ms(Some(x)),
             ms(sb),
@@ -1130,9 +1142,7 @@ fn markdown(outcomes: &[Outcome]) -> String {
             cpu(Some(x)),
             cpu(sb),
             cpu(qt),
-        );
-    }
-    out
+        )
 }
 
 /// Every selected scenario on a fresh server of `kind` (one at 1920×1080 with MIT-SHM,
