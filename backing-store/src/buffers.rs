@@ -135,11 +135,13 @@ impl<C: Connection> Buffers<C> {
     /// Whether paints over pixels in flight wait now, having measured that waiting
     /// gives shorter frames than switching (`switching.rs`).
     pub(crate) fn prefers_waiting(&self) -> bool {
-        !self.single
-            && !self.switch_always
-            && self.measured
-            && self.front.reads_later()
-            && self.chooser.waits()
+        self.chooses() && self.chooser.waits()
+    }
+
+    /// Whether contended paints switch or wait as the chooser measures: only with two
+    /// buffers allowed, nothing forcing a switch, and memory the server reads later.
+    fn chooses(&self) -> bool {
+        !self.single && !self.switch_always && self.measured && self.front.reads_later()
     }
 
     /// The shared segments of the buffers.
@@ -176,13 +178,9 @@ impl<C: Connection> Buffers<C> {
         let contended = self.front.busy_in(region);
         self.lent_age = 1;
         // Only where the server reads the memory later is there anything to choose.
-        let choice = match self.single
-            || self.switch_always
-            || !self.measured
-            || !self.front.reads_later()
-        {
-            true => Choice::Switch,
-            false => self.chooser.paint(Instant::now, contended),
+        let choice = match self.chooses() {
+            true => self.chooser.paint(Instant::now, contended),
+            false => Choice::Switch,
         };
         if !contended {
             return Ok(());
