@@ -77,11 +77,9 @@ pub(crate) struct Chooser {
     /// Frame times of the block on trial.
     samples: [Duration; BLOCK],
     taken: usize,
-    /// Time each of the trial's switching and waiting blocks took, and how many of
-    /// each are done.
+    /// Time each of the trial's switching and waiting blocks took.
     switching: [Duration; BLOCKS],
     waiting: [Duration; BLOCKS],
-    done: [usize; 2],
     /// The choice before the first trial, and where the trial finds the two about
     /// the same.
     lean: Choice,
@@ -115,7 +113,6 @@ impl Chooser {
             taken: 0,
             switching: [Duration::ZERO; BLOCKS],
             waiting: [Duration::ZERO; BLOCKS],
-            done: [0; 2],
             lean,
         }
     }
@@ -189,19 +186,19 @@ impl Chooser {
         sorted.sort_unstable();
         let cap = sorted[BLOCK / 2] * 4;
         let took: Duration = self.samples.iter().map(|&f| f.min(cap)).sum();
-        let (times, done) = match ORDER[block] {
-            Choice::Switch => (&mut self.switching, &mut self.done[0]),
-            Choice::Wait => (&mut self.waiting, &mut self.done[1]),
+        let choice = ORDER[block];
+        let times = match choice {
+            Choice::Switch => &mut self.switching,
+            Choice::Wait => &mut self.waiting,
         };
-        times[*done] = took;
-        *done += 1;
+        // The how-many-th block of its choice this one is.
+        times[ORDER[..block].iter().filter(|&&c| c == choice).count()] = took;
         self.state = if block + 1 < ORDER.len() {
             State::Trial {
                 block: block + 1,
                 skipped: 0,
             }
         } else {
-            self.done = [0; 2];
             let (switching, waiting) = (middle(self.switching), middle(self.waiting));
             // The lean unless the other is faster by more than 1/16 (noise).
             let choice = match self.lean {
