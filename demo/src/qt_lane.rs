@@ -6,6 +6,7 @@
 
 use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::OnceLock;
@@ -75,6 +76,7 @@ pub(crate) struct QtRunner {
     size: (u32, u32),
     wire: bool,
     log: PathBuf,
+    runtime: PathBuf,
     rects: Vec<Rect>,
 }
 
@@ -83,8 +85,13 @@ impl QtRunner {
     pub(crate) fn new(server: &XServer, size: (u32, u32), wire: bool) -> Result<Self, String> {
         let binary = binary()?;
         let log = std::env::temp_dir().join(format!("xbs-qt-lane-{}.log", std::process::id()));
+        // Qt wants an XDG_RUNTIME_DIR of its own, private (0700); it goes with the lane.
         let runtime = std::env::temp_dir().join(format!("xbs-qt-runtime-{}", std::process::id()));
-        std::fs::create_dir_all(&runtime).map_err(|e| e.to_string())?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&runtime)
+            .map_err(|e| e.to_string())?;
         let mut command = Command::new(binary);
         command
             .args([size.0.to_string(), size.1.to_string()])
@@ -109,6 +116,7 @@ impl QtRunner {
             size,
             wire,
             log,
+            runtime,
             rects: Vec::new(),
         };
         let ready = runner.answer().map_err(|e| e.to_string())?;
@@ -224,14 +232,21 @@ impl Drop for QtRunner {
     fn drop(&mut self) {
         let _ = writeln!(self.stdin, "quit");
         let _ = self.stdin.flush();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                let _ = std::fs::remove_file(&self.log);
-                return;
+        let quit = (0..100).any(|_| {
+            let done = matches!(self.child.try_wait(), Ok(Some(_)));
+            if !done {
+                std::thread::sleep(Duration::from_millis(10));
             }
-            std::thread::sleep(Duration::from_millis(10));
+            done
+        });
+        if !quit {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // The log stays where the lane did not quit as told: it says why.
+        if quit {
+            let _ = std::fs::remove_file(&self.log);
+        }
+        let _ = std::fs::remove_dir_all(&self.runtime);
     }
 }

@@ -14,11 +14,12 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs the demo without `$DISPLAY`, asserts it succeeded, returns its stdout.
 fn demo<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_xbs-demo"))
-        .env_remove("DISPLAY")
-        .args(args)
-        .output()
-        .unwrap();
+    demo_with(Command::new(env!("CARGO_BIN_EXE_xbs-demo")).args(args))
+}
+
+/// [`demo`] with `command` as given (its environment, say).
+fn demo_with(command: &mut Command) -> String {
+    let out = command.env_remove("DISPLAY").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -77,7 +78,19 @@ fn bench_runs_end_to_end_and_writes_json_and_svg() {
     let args = ["bench", "--quick", "--only", "wire-damage", "--json"];
     let mut args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
     args.extend([json.as_os_str(), OsStr::new("--svg"), svg.as_os_str()]);
-    demo(args);
+    // Its temporary files (the servers', the Qt lane's) go where it can be watched.
+    let tmp = dir.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    demo_with(
+        Command::new(env!("CARGO_BIN_EXE_xbs-demo"))
+            .args(args)
+            .env("TMPDIR", &tmp),
+    );
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "the bench left {left:?} behind");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert!(doc["memcpy_gbps"].as_f64().unwrap() > 0.0);
     let results = doc["results"].as_array().unwrap();
