@@ -481,11 +481,10 @@ fn nonzero(v: u32) -> Result<NonZeroU32, Box<dyn Error>> {
 /// and `xbs_window`'s `Surface` (the port an app makes: the crate name, nothing else).
 /// With `age`, the app honours the buffer's age as an EGL app does (the `setup`
 /// turned buffer age on): it repaints what changed in the frames the buffer lacks.
+/// `stats` reads the store under the surface, where there is one (the bench's `segs`
+/// and `busy` columns).
 macro_rules! surface_runner {
-    ($runner:ident, $krate:ident, $label:expr) => {
-        surface_runner!($runner, $krate, $label, |_| {}, false);
-    };
-    ($runner:ident, $krate:ident, $label:expr, $setup:expr, $age:expr) => {
+    ($runner:ident, $krate:ident, $label:expr, $setup:expr, $age:expr, $stats:expr) => {
         struct $runner {
             // Drop order: the surface before the context and the window.
             surface: $krate::Surface<SbWindow, SbWindow>,
@@ -626,18 +625,48 @@ macro_rules! surface_runner {
             fn raise(&mut self) -> Result<(), Box<dyn Error>> {
                 raise(&**self.window.connection(), self.window.id())
             }
+
+            fn segments_alive(&self) -> Option<usize> {
+                #[allow(clippy::redundant_closure_call)]
+                ($stats)(&self.surface).map(|s: xbs::Stats| s.segments_alive)
+            }
+
+            fn prefers_waiting(&self) -> Option<bool> {
+                #[allow(clippy::redundant_closure_call)]
+                ($stats)(&self.surface).map(|s: xbs::Stats| s.prefers_waiting)
+            }
         }
     };
 }
 
-surface_runner!(SoftbufferRunner, softbuffer, "softbuffer");
-surface_runner!(SurfaceRunner, xbs_window, "xbs-surface");
+/// What the store under an `xbs_window::Surface` says of itself.
+fn surface_stats(s: &xbs_window::Surface<SbWindow, SbWindow>) -> Option<xbs::Stats> {
+    Some(s.store().stats())
+}
+
+surface_runner!(
+    SoftbufferRunner,
+    softbuffer,
+    "softbuffer",
+    |_| {},
+    false,
+    |_: &softbuffer::Surface<SbWindow, SbWindow>| None
+);
+surface_runner!(
+    SurfaceRunner,
+    xbs_window,
+    "xbs-surface",
+    |_| {},
+    false,
+    surface_stats
+);
 surface_runner!(
     SurfaceAgeRunner,
     xbs_window,
     "xbs-surface-age",
     |s: &mut xbs_window::Surface<SbWindow, SbWindow>| s.set_buffer_age(true),
-    true
+    true,
+    surface_stats
 );
 
 /// The numbers `0..n` in the order of round `round`: a Fisher–Yates shuffle from a

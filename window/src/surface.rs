@@ -166,6 +166,11 @@ impl<D, W> Surface<D, W> {
         &self.window
     }
 
+    /// The store under the surface, to read: its stats, the transport.
+    pub fn store(&self) -> &ToolkitStore<D> {
+        &self.store
+    }
+
     /// The store under the surface, for what softbuffer has no word for: scrolling
     /// (`store.scroll`), stats, the transport.
     pub fn store_mut(&mut self) -> &mut ToolkitStore<D> {
