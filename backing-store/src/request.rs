@@ -26,16 +26,13 @@ pub(crate) enum Errors {
     Dropped,
 }
 
-/// `ShmPutImage`; returns its sequence number.
+/// `ShmPutImage`, MIT-SHM being extension `major`; returns its sequence number.
 pub(crate) fn shm_put_image<C: RequestConnection + ?Sized>(
     conn: &C,
+    major: u8,
     request: &PutImageRequest,
     errors: Errors,
 ) -> Result<SequenceNumber, ConnectionError> {
-    let major = conn
-        .extension_information(shm::X11_EXTENSION_NAME)?
-        .ok_or(ConnectionError::UnsupportedExtension)?
-        .major_opcode;
     let bytes = shm_put_image_bytes(major, request);
     send(conn, &[IoSlice::new(&bytes)], errors)
 }

@@ -54,14 +54,16 @@ impl Region {
                 edges += 1;
             }
         }
-        let mut out: Vec<Box> = Vec::new();
+        // Room for the usual result (a box a rect, and a few more where rects
+        // overlap) in one allocation, not the four of growing from empty.
+        let mut out: Vec<Box> = Vec::with_capacity(2 * nb);
         // (start, len) in `out` of the band written last.
         let mut prev: Option<(usize, usize)> = None;
+        // The spans of the boxes across a band, merged where they overlap or touch as
+        // they come (in x order).
+        let mut spans = [(0i32, 0i32); FEW];
         for band in ys[..edges].windows(2) {
             let (y1, y2) = (band[0], band[1]);
-            // The spans of the boxes across the band, merged where they overlap or
-            // touch as they come (in x order).
-            let mut spans = [(0i32, 0i32); FEW];
             let mut nm = 0;
             for b in boxes.iter().filter(|b| b.y1 <= y1 && y2 <= b.y2) {
                 if nm > 0 && b.x1 <= spans[nm - 1].1 {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use x11rb::connection::Connection;
+use x11rb::errors::ConnectionError;
 use x11rb::protocol::shm;
 use x11rb::protocol::xproto::ImageFormat;
 use xbs_shm::{Access, Kind, Segment};
@@ -16,6 +17,9 @@ use xbs_shm::RequestError as _;
 /// pixmap is made over it for presenting), holding the image.
 pub(crate) struct ShmMemory<C: Connection> {
     seg: Segment<Arc<C>>,
+    /// MIT-SHM's major opcode, looked up once: x11rb's lookup hashes the extension's
+    /// name, a request at a time.
+    major: u8,
 }
 
 impl<C: Connection> ShmMemory<C> {
@@ -26,7 +30,13 @@ impl<C: Connection> ShmMemory<C> {
         access: Access,
     ) -> Result<Self, Error> {
         let seg = Segment::new(conn.clone(), len, kind, access)?;
-        Ok(ShmMemory { seg })
+        // Known since the segment was attached.
+        let major = conn
+            .extension_information(shm::X11_EXTENSION_NAME)
+            .and_then(|e| e.ok_or(ConnectionError::UnsupportedExtension))
+            .map_err(Error::conn("QueryExtension"))?
+            .major_opcode;
+        Ok(ShmMemory { seg, major })
     }
 
     pub(crate) fn transport(&self) -> Transport {
@@ -86,8 +96,8 @@ impl<C: Connection> ShmMemory<C> {
             shmseg: self.seg.seg(),
             offset: 0,
         };
-        let sequence =
-            request::shm_put_image(conn, &request, t.errors).map_err(Error::conn("ShmPutImage"))?;
+        let sequence = request::shm_put_image(conn, self.major, &request, t.errors)
+            .map_err(Error::conn("ShmPutImage"))?;
         Ok(Sent {
             bytes: r.area() * t.bytes_per_pixel as u64,
             requests: 1,
