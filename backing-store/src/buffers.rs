@@ -94,7 +94,7 @@ impl<C: Connection> Buffers<C> {
     /// Makes contended paints wait unless switching is measured clearly faster: where
     /// a compositor reads the window (`switching.rs`).
     pub(crate) fn lean_towards_waiting(&mut self) {
-        self.chooser = Chooser::leaning(Choice::Wait);
+        self.chooser = Chooser::under_compositor();
     }
 
     /// Makes contended paints switch wherever the copy rule allows, measuring nothing

@@ -14,7 +14,8 @@
 //! the front busy (*contended*: the app paints faster than the server reads), the
 //! [`Chooser`] runs blocks of frames switching and blocks waiting, four of each, keeps
 //! the choice whose frames took less time, and measures again after some hundred
-//! contended paints. A choice's time is that of its two middle blocks: on a machine
+//! contended paints. Under a compositor a block lasts three refreshes at least, so
+//! that each holds its share of the compositor's repaints, and a choice lasts seconds. A choice's time is that of its two middle blocks: on a machine
 //! shared with a compositor, a block that a stall of the server fell into can take
 //! twice its neighbours, whatever the choice. Where the two are about the same the
 //! store keeps its lean: switching, or waiting where a compositor reads the window
@@ -50,8 +51,21 @@ const ORDER: [Choice; 8] = [
 ];
 /// Blocks of each choice in a trial.
 const BLOCKS: usize = ORDER.len() / 2;
-/// Frames measured a block.
+/// Frames a block measures at least.
 const BLOCK: usize = 16;
+/// Under a compositor, a block also lasts this long (its frames' time, pauses not
+/// counted): three refreshes at 60 Hz. The compositor repaints once a refresh, taking
+/// CPU the app and the server share (headless weston: about 6 ms of a 16.7 ms period),
+/// so a block of 16 damage-16 frames (1 ms) holds one repaint or none, and decided by
+/// that which choice won: in three runs of the bench on Xwayland the store switched
+/// in two and took 0.73–0.79x softbuffer's time there, 0.94x where it waited.
+const COMPOSITED_BLOCK: Duration = Duration::from_millis(50);
+/// Under a compositor, a choice lasts this much longer than its paints before the
+/// next trial (a trial of fast frames takes some 0.4 s: under a tenth of the time)...
+const COMPOSITED_SETTLED: Duration = Duration::from_secs(5);
+/// ...and the first, waiting, this much: an app painting flat out for a moment (an
+/// animation of a second) pays no trial.
+const COMPOSITED_FIRST: Duration = Duration::from_secs(1);
 /// Frames at the start of a block not measured: the change itself (the first switch
 /// after waiting copies everything painted meanwhile) is no frame of either choice.
 const SKIP: u32 = 2;
@@ -62,10 +76,17 @@ const GAP: Duration = Duration::from_millis(50);
 
 #[derive(Debug)]
 enum State {
-    /// Measuring block `ORDER[block]`, `skipped` frames into it.
+    /// Measuring block `ORDER[block]`, `skipped` frames into it (since it began or
+    /// since a pause).
     Trial { block: usize, skipped: u32 },
-    /// Doing `choice` for `left` more contended paints.
-    Settled { choice: Choice, left: u32 },
+    /// Doing `choice` for `left` more contended paints, then until `lasts` has passed
+    /// since the last of them (`since`).
+    Settled {
+        choice: Choice,
+        left: u32,
+        lasts: Duration,
+        since: Option<Instant>,
+    },
 }
 
 /// Chooses what a contended paint does, from the frame times each choice gave.
@@ -74,46 +95,67 @@ pub(crate) struct Chooser {
     state: State,
     /// The last paint, while measuring (the time since then is a frame).
     last: Option<Instant>,
-    /// Frame times of the block on trial.
+    /// The first frame times of the block on trial, for its typical frame.
     samples: [Duration; BLOCK],
+    /// Frames the block on trial has measured, and their time (see `end_block`).
     taken: usize,
-    /// Time each of the trial's switching and waiting blocks took.
+    took: Duration,
+    /// The block's longest frame that counts in full, once it has `BLOCK` samples.
+    cap: Option<Duration>,
+    /// The mean frame of each of the trial's switching and waiting blocks.
     switching: [Duration; BLOCKS],
     waiting: [Duration; BLOCKS],
     /// The choice before the first trial, and where the trial finds the two about
     /// the same.
     lean: Choice,
+    /// How long a block lasts at least, and a settled choice after a trial.
+    block_time: Duration,
+    settled_time: Duration,
 }
 
 impl Chooser {
-    /// A chooser that switches unless waiting is clearly faster.
+    /// A chooser that switches unless waiting is clearly faster: until a paint first
+    /// finds the front busy, which starts a trial (an app that never paints over
+    /// pixels in flight has nothing to choose).
     pub(crate) fn new() -> Self {
-        Self::leaning(Choice::Switch)
-    }
-
-    /// A chooser that does `lean` unless the other is clearly faster. Under a
-    /// compositor, waiting: the server and the compositor are then the bottleneck
-    /// on the CPUs they share with the app (`switching.rs`).
-    pub(crate) fn leaning(lean: Choice) -> Self {
         Chooser {
-            // Switching: until a paint first finds the front busy, which starts a trial
-            // (an app that never paints over pixels in flight has nothing to choose).
-            // Waiting, under a compositor, where every run measured it the faster:
-            // for as many contended paints as a settled choice lasts, so that an app
-            // painting flat out for a short while pays no trial.
             state: State::Settled {
-                choice: lean,
-                left: match lean {
-                    Choice::Switch => 1,
-                    Choice::Wait => SETTLED,
-                },
+                choice: Choice::Switch,
+                left: 1,
+                lasts: Duration::ZERO,
+                since: None,
             },
             last: None,
             samples: [Duration::ZERO; BLOCK],
             taken: 0,
+            took: Duration::ZERO,
+            cap: None,
             switching: [Duration::ZERO; BLOCKS],
             waiting: [Duration::ZERO; BLOCKS],
-            lean,
+            lean: Choice::Switch,
+            block_time: Duration::ZERO,
+            settled_time: Duration::ZERO,
+        }
+    }
+
+    /// A chooser for a window a compositor reads, which waits unless switching is
+    /// clearly faster: the server and the compositor are then the bottleneck on the
+    /// CPUs they share with the app (module docs). It waits, measuring nothing, for
+    /// a settled choice's contended paints and then [`COMPOSITED_FIRST`]; its blocks
+    /// last [`COMPOSITED_BLOCK`] at least, its settled choices [`COMPOSITED_SETTLED`]
+    /// more than their paints.
+    pub(crate) fn under_compositor() -> Self {
+        Chooser {
+            state: State::Settled {
+                choice: Choice::Wait,
+                left: SETTLED,
+                lasts: COMPOSITED_FIRST,
+                since: None,
+            },
+            lean: Choice::Wait,
+            block_time: COMPOSITED_BLOCK,
+            settled_time: COMPOSITED_SETTLED,
+            ..Self::new()
         }
     }
 
@@ -137,14 +179,19 @@ impl Chooser {
                 return self.choice();
             }
             let choice = self.choice();
-            if let State::Settled { left, .. } = &mut self.state {
-                *left -= 1;
-                if *left == 0 {
-                    self.state = State::Trial {
-                        block: 0,
-                        skipped: 0,
-                    };
-                    self.last = None;
+            if let State::Settled {
+                left, lasts, since, ..
+            } = &mut self.state
+            {
+                *left = left.saturating_sub(1);
+                // The clock only where the choice lasts a time too.
+                let over = *left == 0
+                    && (lasts.is_zero() || {
+                        let now = now();
+                        now.saturating_duration_since(*since.get_or_insert(now)) >= *lasts
+                    });
+                if over {
+                    self.start_trial();
                 }
             }
             return choice;
@@ -152,40 +199,65 @@ impl Chooser {
         let now = now();
         if let Some(frame) = self.last.map(|then| now.saturating_duration_since(then)) {
             if frame >= GAP {
-                // The app paused: no frame of either choice, and the block starts
-                // again, its first frames skipped: after a pause (other work, other
-                // windows painted) the caches are cold whatever the choice, and a
-                // block the pause fell into would pay for it alone.
-                self.taken = 0;
+                // The app paused: no frame of either choice, and the frames after it
+                // are skipped: after a pause (other work, other windows painted) the
+                // caches are cold whatever the choice.
                 *skipped = 0;
             } else if *skipped < SKIP {
                 *skipped += 1;
             } else {
-                self.samples[self.taken] = frame;
-                self.taken += 1;
+                self.measured(frame);
             }
         }
         self.last = Some(now);
-        if self.taken == BLOCK {
+        if self.taken >= BLOCK && self.took >= self.block_time {
             self.end_block();
         }
         self.choice()
     }
 
-    /// Adds the block's time to its choice's, and moves on: to the next block, or
-    /// when the trial is over, to the choice that took less time.
-    fn end_block(&mut self) {
+    fn start_trial(&mut self) {
+        self.state = State::Trial {
+            block: 0,
+            skipped: 0,
+        };
+        self.last = None;
         self.taken = 0;
+        self.took = Duration::ZERO;
+        self.cap = None;
+    }
+
+    /// A frame of the block on trial. A frame the scheduler took the app off the CPU
+    /// in counts as at most four of the block's typical ones (the median of its first
+    /// [`BLOCK`]): a frame that waits for the server is kept, a preemption is not the
+    /// choice's doing.
+    fn measured(&mut self, frame: Duration) {
+        match self.cap {
+            Some(cap) => self.took += frame.min(cap),
+            None => {
+                self.samples[self.taken] = frame;
+                if self.taken + 1 == BLOCK {
+                    let mut sorted = self.samples;
+                    sorted.sort_unstable();
+                    let cap = sorted[BLOCK / 2] * 4;
+                    self.took = self.samples.iter().map(|&f| f.min(cap)).sum();
+                    self.cap = Some(cap);
+                }
+            }
+        }
+        self.taken += 1;
+    }
+
+    /// Notes the block's mean frame for its choice, and moves on: to the next block,
+    /// or when the trial is over, to the choice whose frames took less time.
+    fn end_block(&mut self) {
+        let took = self.took / self.taken as u32;
+        self.taken = 0;
+        self.took = Duration::ZERO;
+        self.cap = None;
         let State::Trial { block, .. } = self.state else {
             return;
         };
-        // A frame the scheduler took the app off the CPU in counts as at most four
-        // typical ones: a frame that waits for the server is kept, a preemption is not
-        // the choice's doing.
-        let mut sorted = self.samples;
-        sorted.sort_unstable();
-        let cap = sorted[BLOCK / 2] * 4;
-        let took: Duration = self.samples.iter().map(|&f| f.min(cap)).sum();
         let choice = ORDER[block];
         let times = match choice {
             Choice::Switch => &mut self.switching,
@@ -209,12 +281,14 @@ impl Chooser {
             State::Settled {
                 choice,
                 left: SETTLED,
+                lasts: self.settled_time,
+                since: None,
             }
         };
     }
 }
 
-/// The time of the middle blocks of a choice (all but its fastest and its slowest):
+/// The mean frames of the middle blocks of a choice (all but its fastest and its slowest):
 /// a block a stall of the server or the scheduler fell into says nothing about the
 /// choice, nor does one that had the machine to itself.
 fn middle(mut blocks: [Duration; BLOCKS]) -> Duration {
@@ -286,17 +360,67 @@ mod tests {
     }
 
     #[test]
-    fn leaning_towards_waiting_it_switches_only_where_that_is_clearly_faster() {
+    fn under_a_compositor_it_switches_only_where_that_is_clearly_faster() {
         for (switch, waits) in [(60 * US, SETTLED), (57 * US, SETTLED), (50 * US, 0)] {
-            let (mut c, mut now) = (Chooser::leaning(Choice::Wait), Instant::now());
-            // It waits, and measures nothing, for a settled choice's paints.
+            let (mut c, mut now) = (Chooser::under_compositor(), Instant::now());
+            // It waits, and measures nothing, for a settled choice's paints and a
+            // second more.
             assert!(c.waits());
-            for _ in 0..SETTLED - 1 {
+            let start = now;
+            let mut paints = 0;
+            while !matches!(c.state, State::Trial { .. }) {
                 assert_eq!(c.paint(|| now, true), Choice::Wait);
                 now += 60 * US;
+                paints += 1;
             }
-            assert!(!matches!(c.state, State::Trial { .. }));
+            assert!(paints > SETTLED && now - start >= COMPOSITED_FIRST);
+            let trial = now;
             assert_eq!(run(&mut c, &mut now, SETTLED, flat(switch, 60 * US)), waits);
+            // Every block of the trial lasted three refreshes at least.
+            assert!(now - trial >= COMPOSITED_BLOCK * ORDER.len() as u32);
+            // The choice then lasts its paints and 5 s more.
+            for _ in 0..(COMPOSITED_SETTLED.as_micros() / 60) as u32 {
+                assert!(!matches!(c.state, State::Trial { .. }));
+                c.paint(|| now, true);
+                now += 60 * US;
+            }
+        }
+    }
+
+    #[test]
+    fn a_compositors_repaints_decide_nothing() {
+        // Frames of 60 µs waiting, 70 switching; but for 6 ms of every 16.7 (a
+        // compositor repainting at 60 Hz on one of the two CPUs) every frame takes
+        // twice as long, whatever the choice. Blocks of 16 frames (1 ms) fell inside
+        // such a stretch or outside it, and that decided which choice won.
+        for phase in 0..16 {
+            let (mut c, mut now) = (Chooser::under_compositor(), Instant::now());
+            let start = now;
+            let refresh = Duration::from_micros(16_667);
+            let offset = refresh * phase / 16;
+            let frame = move |choice: Choice, at: Instant| {
+                let took = match choice {
+                    Choice::Switch => 70 * US,
+                    Choice::Wait => 60 * US,
+                };
+                let into = (at - start + offset).as_nanos() % refresh.as_nanos();
+                match into < 6_000_000 {
+                    true => took * 2,
+                    false => took,
+                }
+            };
+            // Settled paints after a trial that switched, and trials.
+            let (mut switched, mut trials, mut was_trial) = (0, 0, false);
+            while now - start < Duration::from_secs(20) {
+                let choice = c.paint(|| now, true);
+                let trial = matches!(c.state, State::Trial { .. });
+                trials += u32::from(trial && !was_trial);
+                was_trial = trial;
+                switched += u32::from(!trial && trials > 0 && choice == Choice::Switch);
+                now += frame(choice, now);
+            }
+            assert!(trials >= 2, "phase {phase}: {trials} trials");
+            assert_eq!(switched, 0, "phase {phase}: settled on switching");
         }
     }
 
@@ -361,7 +485,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pause_restarts_the_block_it_fell_into() {
+    fn a_pause_and_the_frames_after_it_count_in_no_block() {
         // The app paints 40 frames, then pauses (the bench's other lanes, an app's
         // other windows), and the two frames after a pause are slow whatever the
         // choice (cold caches). Waiting is faster; the blocks a pause fell into must
