@@ -36,6 +36,7 @@ mod request;
 mod server;
 mod socket;
 mod store;
+mod stream;
 mod switching;
 mod transport;
 
@@ -45,4 +46,5 @@ pub use frame::{Frame, RectMut, RectsMut};
 pub use region::{Rect, Region};
 pub use socket::{enlarge_send_buffer, SEND_BUFFER};
 pub use store::{BackingStore, Busy, Events, Layout, Options, PresentMode, Stats, SHRINK_AFTER};
+pub use stream::{connect, OwnConnection, Stream};
 pub use transport::Transport;

@@ -822,14 +822,11 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
     let mut lanes: Vec<Result<Box<dyn Runner>, (String, String)>> = Vec::new();
     let name = |t: Option<Transport>| t.map_or("xbs".into(), |t| format!("xbs-{}", t.name()));
     let with = |options: Options, label: String| {
-        server
-            .connect()
+        // As an app connects with xbs (`xbs::connect`: x11rb's own connection, its
+        // send buffer enlarged, no `poll` before each request).
+        xbs::connect(Some(&server.display_name()))
             .map_err(|e| e.into())
-            .and_then(|(conn, _)| {
-                // What an app does once after connecting (see `enlarge_send_buffer`).
-                xbs::enlarge_send_buffer(conn.stream(), xbs::SEND_BUFFER)?;
-                XbsRunner::new(conn, s.size, options, label.clone())
-            })
+            .and_then(|(conn, _)| XbsRunner::new(conn, s.size, options, label.clone()))
             .map(|r| Box::new(r) as Box<dyn Runner>)
             .map_err(|e| (label, e.to_string()))
     };

@@ -23,8 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use x11rb::protocol::xproto::ConnectionExt as _;
-use x11rb::rust_connection::RustConnection;
-use xbs::{Options, PresentMode, Rect, Region, Transport};
+use xbs::{Options, OwnConnection, PresentMode, Rect, Region, Transport};
 use xbs_window::{Display, Window, WindowEvent, WindowId};
 
 use menu::{Item, Menu, Outcome};
@@ -93,11 +92,9 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
         None => args.display.clone(),
     };
     let headless = args.server.is_some();
-    let (conn, screen) = x11rb::connect(display.as_deref())?;
-    // Room in the socket for a frame, should the server lack MIT-SHM.
-    if let Err(e) = xbs::enlarge_send_buffer(conn.stream(), xbs::SEND_BUFFER) {
-        log::warn!("cannot enlarge the X socket's send buffer: {e}");
-    }
+    // x11rb's own connection, with room in the socket for a frame should the server
+    // lack MIT-SHM, and no `poll` before each request.
+    let (conn, screen) = xbs::connect(display.as_deref())?;
     // One loop for the connection: the main window and, when open, the menu's.
     let mut display = Display::new(Arc::new(conn), screen);
     let main = display.window(
@@ -323,7 +320,7 @@ fn demo(args: &args::Args) -> Result<(), Box<dyn Error>> {
 
 /// Paints and flushes the whole window.
 fn repaint_all(
-    window: &mut Window<RustConnection>,
+    window: &mut Window<OwnConnection>,
     scene: &mut Scene,
 ) -> Result<(), Box<dyn Error>> {
     let (w, h) = window.size();
@@ -336,7 +333,7 @@ fn repaint_all(
 
 /// Moves to the next transport and present mode that work with this server, saying
 /// which were skipped.
-fn switch_transport(window: &mut Window<RustConnection>) -> Result<(), Box<dyn Error>> {
+fn switch_transport(window: &mut Window<OwnConnection>) -> Result<(), Box<dyn Error>> {
     let s = window.store().map(|s| s.stats()).ok_or("no store")?;
     let at = MODES
         .iter()
@@ -359,7 +356,7 @@ fn switch_transport(window: &mut Window<RustConnection>) -> Result<(), Box<dyn E
 }
 
 fn finish(
-    display: &Display<RustConnection>,
+    display: &Display<OwnConnection>,
     main: WindowId,
     args: &args::Args,
     frames: u32,

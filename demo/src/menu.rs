@@ -4,7 +4,7 @@
 
 use std::error::Error;
 
-use x11rb::rust_connection::RustConnection;
+use xbs::OwnConnection;
 use xbs::{Options, Rect, Region};
 use xbs_window::{Display, PopupKind, Window, WindowEvent, WindowId};
 
@@ -50,7 +50,7 @@ pub struct Menu {
 impl Menu {
     /// Opens the menu at (x, y) of `parent`, drawn in full once.
     pub fn open(
-        display: &mut Display<RustConnection>,
+        display: &mut Display<OwnConnection>,
         parent: WindowId,
         x: i32,
         y: i32,
@@ -87,7 +87,7 @@ impl Menu {
     /// Paints and flushes `damage` of the menu.
     fn paint(
         &mut self,
-        display: &mut Display<RustConnection>,
+        display: &mut Display<OwnConnection>,
         damage: &Region,
     ) -> Result<(), Box<dyn Error>> {
         let window = display.get_mut(self.id).ok_or("menu window gone")?;
@@ -109,7 +109,7 @@ impl Menu {
     /// Highlights item `i` (or none): repaints the rows whose highlight changed.
     pub fn set_hover(
         &mut self,
-        display: &mut Display<RustConnection>,
+        display: &mut Display<OwnConnection>,
         i: Option<usize>,
     ) -> Result<(), Box<dyn Error>> {
         if i == self.hover {
@@ -123,7 +123,7 @@ impl Menu {
     /// Handles one of the menu window's events.
     pub fn event(
         &mut self,
-        display: &mut Display<RustConnection>,
+        display: &mut Display<OwnConnection>,
         event: WindowEvent,
     ) -> Result<Outcome, Box<dyn Error>> {
         let inside = |x: i32, y: i32| x >= 0 && y >= 0 && x < WIDTH as i32 && y < HEIGHT as i32;
@@ -165,7 +165,7 @@ impl Menu {
     /// Chooses item `i`: the menu closes.
     pub fn choose(
         &mut self,
-        display: &mut Display<RustConnection>,
+        display: &mut Display<OwnConnection>,
         i: usize,
     ) -> Result<Outcome, Box<dyn Error>> {
         self.close(display)?;
@@ -174,7 +174,7 @@ impl Menu {
 
     /// Closes the menu window; the main window's uncovered pixels are repaired by its
     /// store from the Expose, through the loop.
-    pub fn close(&mut self, display: &mut Display<RustConnection>) -> Result<(), Box<dyn Error>> {
+    pub fn close(&mut self, display: &mut Display<OwnConnection>) -> Result<(), Box<dyn Error>> {
         display.close(self.id)?;
         Ok(())
     }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use x11rb::connection::Connection;
 use x11rb::protocol::Event;
-use x11rb::rust_connection::{DefaultStream, RustConnection};
+use x11rb::rust_connection::{RustConnection, Stream};
 use x11rb::xcb_ffi::XCBConnection;
 
 use xbs_shm::RequestError as _;
@@ -36,13 +36,14 @@ impl WindowId {
 }
 
 /// A connection whose socket a [`Display`] can wait on (with a deadline or a
-/// [`Waker`]): x11rb's `RustConnection` and `XCBConnection`.
+/// [`Waker`]): x11rb's `RustConnection` (over its own stream or [`xbs::Stream`]) and
+/// `XCBConnection`.
 pub trait ConnectionFd {
     /// The connection's socket.
     fn connection_fd(&self) -> BorrowedFd<'_>;
 }
 
-impl ConnectionFd for RustConnection<DefaultStream> {
+impl<S: Stream + AsFd> ConnectionFd for RustConnection<S> {
     fn connection_fd(&self) -> BorrowedFd<'_> {
         self.stream().as_fd()
     }
@@ -114,10 +115,11 @@ pub struct Display<C: Connection> {
     wake: Option<(UnixStream, Arc<UnixStream>)>,
 }
 
-impl Display<RustConnection> {
-    /// Connects to `name` (`None`: `$DISPLAY`).
+impl Display<xbs::OwnConnection> {
+    /// Connects to `name` (`None`: `$DISPLAY`) with [`xbs::connect`]: x11rb's
+    /// `RustConnection`, without a `poll` before each request.
     pub fn connect(name: Option<&str>) -> Result<Self, Error> {
-        let (conn, screen) = x11rb::connect(name)?;
+        let (conn, screen) = xbs::connect(name)?;
         Ok(Display::new(Arc::new(conn), screen))
     }
 }

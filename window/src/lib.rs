@@ -122,10 +122,13 @@ impl Window<x11rb::rust_connection::RustConnection> {
     pub fn builder() -> WindowBuilder {
         WindowBuilder::default()
     }
+}
 
-    /// Connects to `$DISPLAY` and builds a window there with `builder`.
+impl Window<xbs::OwnConnection> {
+    /// Connects to `$DISPLAY` with [`xbs::connect`] and builds a window there with
+    /// `builder`.
     pub fn connect(builder: WindowBuilder) -> Result<Self, Error> {
-        let (conn, screen) = x11rb::connect(None)?;
+        let (conn, screen) = xbs::connect(None)?;
         builder.build(Arc::new(conn), screen)
     }
 }

@@ -130,7 +130,7 @@ pub fn scene(server: &XServer, w: u16, h: u16, argb: bool) -> Scene {
 }
 
 /// Waits for `window`'s MapNotify (a compositing server may map it a little later).
-pub fn wait_until_mapped(conn: &RustConnection, window: u32) {
+pub fn wait_until_mapped(conn: &impl Connection, window: u32) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
         match conn.poll_for_event().unwrap() {
