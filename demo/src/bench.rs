@@ -34,6 +34,62 @@ pub struct BenchArgs {
     pub servers: Vec<ServerKind>,
     /// The paint kinds to run every painting scenario with (default: both).
     pub paints: Vec<Paint>,
+    /// Which CPUs the app and the server run on (default: two of them, one each).
+    pub place: Place,
+}
+
+/// Where the bench runs the app (every lane: this process, Qt's) and the server.
+/// Placed, every lane of a row runs where the others do: left to the scheduler, one
+/// lane's app shared the server's CPU and the next one's did not, and that, not the
+/// library, decided their ratio (Qt's damage-16 frames took 0.041 ms in one run and
+/// 0.097 in another, xbs's 0.070 and 0.064).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Place {
+    /// Wherever the scheduler puts them: on two CPUs at once or taking turns on one,
+    /// from one lane to the next (a lane inherits what the one before it left).
+    Free,
+    /// Everything on CPU 0, taking turns: no cache line moves between cores, and a
+    /// frame costs what the app and the server spend on it together.
+    One,
+    /// The app on CPU 0, the server (and its compositor) on CPU 1: every lane as a
+    /// desktop runs an app beside its server.
+    #[default]
+    Two,
+}
+
+impl Place {
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::Free => "free",
+            Place::One => "one",
+            Place::Two => "two",
+        }
+    }
+}
+
+/// The CPUs the app and the server run on for `place` (`None`: wherever the scheduler
+/// puts them): the first one or two this process may run on. With one CPU, `two` is
+/// `one`.
+fn cpus(place: Place) -> Result<Option<(usize, usize)>, Box<dyn Error>> {
+    if place == Place::Free {
+        return Ok(None);
+    }
+    let allowed = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))?;
+    let mut ours = (0..nix::sched::CpuSet::count()).filter(|&c| allowed.is_set(c).unwrap_or(false));
+    let app = ours.next().ok_or("this process may run on no CPU")?;
+    let server = match place {
+        Place::Two => ours.next().unwrap_or(app),
+        _ => app,
+    };
+    Ok(Some((app, server)))
+}
+
+/// Runs the calling thread (and what it starts later: threads, processes) on `cpu`.
+fn pin_this_thread(cpu: usize) -> Result<(), Box<dyn Error>> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
+    Ok(())
 }
 
 impl BenchArgs {
@@ -64,6 +120,14 @@ impl BenchArgs {
                             })?),
                     }
                 }
+                "--place" => {
+                    out.place = match args.next().as_deref() {
+                        Some("free") => Place::Free,
+                        Some("one") => Place::One,
+                        Some("two") => Place::Two,
+                        other => return Err(format!("--place {other:?}: free, one or two")),
+                    }
+                }
                 "--paint" => {
                     out.paints = match args.next().as_deref() {
                         Some("pattern") => vec![Paint::Pattern],
@@ -77,7 +141,7 @@ impl BenchArgs {
                         "usage: xbs-demo bench [--quick] [--json FILE] [--svg FILE] [--markdown FILE] \
                          [--only SCENARIO] [--contender NAME]... \
                          [--server xvfb|xorg|xwayland|xvnc|xephyr|all]... \
-                         [--paint pattern|fill|both]"
+                         [--paint pattern|fill|both] [--place free|one|two]"
                     );
                     std::process::exit(0);
                 }
@@ -976,13 +1040,17 @@ fn memcpy_gbps() -> f64 {
 /// a virtual machine whose two CPUs the host places on cores that share a cache it is
 /// ~100 ns, on cores that do not (another CCD of an EPYC) several times that, and the
 /// shm lanes then take 2-4 times as long.
-fn core_to_core_ns() -> f64 {
+fn core_to_core_ns(placed: Option<(usize, usize)>) -> f64 {
+    if placed.is_some_and(|(app, server)| app == server) {
+        // One CPU: no line goes anywhere.
+        return f64::NAN;
+    }
     // No cache line takes 2 µs (here: 60–400 ns): a burst that slow ran both threads
     // on one CPU for some of its trips (the other busy: a server going away, a
     // compositor), which says nothing. Try again a little later, and say so if it
     // never works.
     for _ in 0..4 {
-        let trip = core_to_core_once();
+        let trip = core_to_core_once(placed);
         if trip < 2_000.0 {
             return trip;
         }
@@ -994,12 +1062,14 @@ fn core_to_core_ns() -> f64 {
 /// `a cache line core to core and back: …` as printed.
 fn trip_text(trip: f64) -> String {
     match trip.is_nan() {
-        true => "not measured (the two threads never ran at once)".into(),
+        true => "not measured (one CPU, or the two threads never ran at once)".into(),
         false => format!("{trip:.0} ns"),
     }
 }
 
-fn core_to_core_once() -> f64 {
+/// Where the bench places the app and the server (`placed`), between the app's CPU
+/// (this thread's) and the server's.
+fn core_to_core_once(placed: Option<(usize, usize)>) -> f64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     const BURSTS: u32 = 5;
     const TRIPS: u64 = 2_000;
@@ -1007,11 +1077,17 @@ fn core_to_core_once() -> f64 {
     let ball = std::sync::Arc::new(AtomicU64::new(0));
     let other = ball.clone();
     // Odd: the echo's turn to add one; STOP: done.
-    let echo = std::thread::spawn(move || loop {
-        match other.load(Ordering::Acquire) {
-            STOP => break,
-            v if v % 2 == 1 => other.store(v + 1, Ordering::Release),
-            _ => std::hint::spin_loop(),
+    let echo = std::thread::spawn(move || {
+        if let Some((_, server)) = placed {
+            // This thread inherits the app's CPU: the trip is between the two.
+            let _ = pin_this_thread(server);
+        }
+        loop {
+            match other.load(Ordering::Acquire) {
+                STOP => break,
+                v if v % 2 == 1 => other.store(v + 1, Ordering::Release),
+                _ => std::hint::spin_loop(),
+            }
         }
     });
     // The best of a few short bursts: one the scheduler interrupted (a server, a
@@ -1039,11 +1115,20 @@ fn core_to_core_once() -> f64 {
 
 pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
     let (rounds, frames) = if args.quick { (3, 12) } else { (11, 40) };
+    let placed = cpus(args.place)?;
+    if let Some((app, _)) = placed {
+        // The servers and Qt's lane, started from here, start there too.
+        pin_this_thread(app)?;
+    }
     let gbps = memcpy_gbps();
-    let trip = core_to_core_ns();
+    let trip = core_to_core_ns(placed);
+    let placed_text = match placed {
+        None => "app and server where the scheduler puts them".to_string(),
+        Some((app, server)) => format!("the app on CPU {app}, the server on CPU {server}"),
+    };
     println!(
         "memcpy: {gbps:.1} GB/s; a cache line core to core and back: {}; \
-         {rounds} rounds, median reported",
+         {rounds} rounds, median reported; {placed_text}",
         trip_text(trip)
     );
     let mut outcomes = Vec::new();
@@ -1059,7 +1144,7 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
         })
         .collect();
     for &kind in &args.servers {
-        outcomes.extend(on_server(kind, &selected, &args, rounds, frames)?);
+        outcomes.extend(on_server(kind, &selected, &args, placed, rounds, frames)?);
         // The pacing lanes take seconds each (frames at the display's rate).
         if !args.quick && args.filter.as_deref().is_none_or(|f| "pacing".contains(f)) {
             crate::pacing::run(kind)?;
@@ -1067,7 +1152,13 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
     }
 
     if let Some(path) = &args.json {
-        std::fs::write(path, json(gbps, trip, &outcomes))?;
+        // As placed: `two` on a machine of one CPU is `one`.
+        let place = match placed {
+            None => Place::Free,
+            Some((app, server)) if app == server => Place::One,
+            Some(_) => Place::Two,
+        };
+        std::fs::write(path, json(gbps, trip, place, &outcomes))?;
         println!("json: {}", path.display());
     }
     if let Some(path) = &args.svg {
@@ -1177,6 +1268,7 @@ fn on_server(
     kind: ServerKind,
     selected: &[&Scenario],
     args: &BenchArgs,
+    placed: Option<(usize, usize)>,
     rounds: u32,
     frames: u32,
 ) -> Result<Vec<Outcome>, Box<dyn Error>> {
@@ -1262,9 +1354,13 @@ fn on_server(
             _ => rounds,
         };
         let mut lanes = contenders(server, s);
+        if let Some((_, cpu)) = placed {
+            // Now that every lane is connected (weston starts Xwayland at the first).
+            server.pin(&[cpu])?;
+        }
         let paint_kind = paint.unwrap_or(Paint::Pattern);
         // Where the CPUs are now (see `core_to_core_ns`): the host may move them.
-        let trip = core_to_core_ns();
+        let trip = core_to_core_ns(placed);
         if !args.contenders.is_empty() {
             lanes.retain(|l| args.contenders.contains(&l.runner.name()));
         }
@@ -1456,7 +1552,7 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, tr
     }
 }
 
-fn json(gbps: f64, trip: f64, outcomes: &[Outcome]) -> String {
+fn json(gbps: f64, trip: f64, place: Place, outcomes: &[Outcome]) -> String {
     let num = |v: f64| {
         if v.is_finite() {
             serde_json::json!(v)
@@ -1489,6 +1585,7 @@ fn json(gbps: f64, trip: f64, outcomes: &[Outcome]) -> String {
     let doc = serde_json::json!({
         "memcpy_gbps": gbps,
         "core_to_core_round_trip_ns": trip,
+        "placement": place.name(),
         "results": results,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()

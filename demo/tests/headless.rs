@@ -93,6 +93,9 @@ fn bench_runs_end_to_end_and_writes_json_and_svg() {
     assert!(left.is_empty(), "the bench left {left:?} behind");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert!(doc["memcpy_gbps"].as_f64().unwrap() > 0.0);
+    // By default the app and the server each on a CPU of their own, where there are two.
+    let two = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    assert_eq!(doc["placement"], if two { "two" } else { "one" });
     let results = doc["results"].as_array().unwrap();
     // Both paint kinds by default.
     for paint in ["pattern", "fill"] {

@@ -60,6 +60,32 @@ fn every_kind_starts_answers_and_leaves_nothing_behind() {
             _ => programs(kind)[0],
         };
         assert_eq!(comm.trim(), name, "{kind}: pid() is the X server itself");
+        // Pinned (the bench's placements), every thread of the server and of what
+        // runs it (weston) on CPU 0 alone.
+        assert!(server.pin(&[0]).unwrap() > 0, "{kind}: nothing pinned");
+        let mut pinned = vec![pid];
+        if kind == ServerKind::Xwayland {
+            pinned.extend(
+                running("weston")
+                    .into_iter()
+                    .filter(|p| !before[0].contains(p)),
+            );
+        }
+        for pid in pinned {
+            for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+                .unwrap()
+                .flatten()
+            {
+                let status = std::fs::read_to_string(task.path().join("status")).unwrap();
+                let cpus = status.lines().find(|l| l.starts_with("Cpus_allowed_list:"));
+                assert_eq!(
+                    cpus.map(|l| l.split_whitespace().nth(1)),
+                    Some(Some("0")),
+                    "{kind}: thread {:?} of {pid} not pinned",
+                    task.file_name()
+                );
+            }
+        }
         conn.get_input_focus().unwrap().reply().unwrap();
         drop(conn);
         drop(server);

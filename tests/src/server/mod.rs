@@ -663,6 +663,44 @@ impl XServer {
         pids.into_iter().map(process_cpu_time).sum()
     }
 
+    /// Runs every thread of every process of the server's group (the X server, and
+    /// weston and its Xwayland and clients where there is a compositor) on `cpus`
+    /// only, as `taskset` would: for the bench, which places the app and the server
+    /// on one CPU or on two rather than wherever the scheduler puts them. Call it after
+    /// the first connection where the server starts late (weston's Xwayland). Returns
+    /// the threads placed.
+    ///
+    /// # Errors
+    /// `sched_setaffinity`'s: a CPU the machine does not have, for one.
+    pub fn pin(&self, cpus: &[usize]) -> std::io::Result<usize> {
+        use nix::sched::{sched_setaffinity, CpuSet};
+        let Some(group) = self.child.as_ref().map(Child::id) else {
+            return Ok(0);
+        };
+        let mut set = CpuSet::new();
+        for &cpu in cpus {
+            set.set(cpu).map_err(std::io::Error::from)?;
+        }
+        let mut placed = 0;
+        for pid in group_members(group) {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            for task in tasks.flatten() {
+                let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                    continue;
+                };
+                match sched_setaffinity(Pid::from_raw(tid), &set) {
+                    Ok(()) => placed += 1,
+                    // A thread that ended meanwhile.
+                    Err(Errno::ESRCH) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(placed)
+    }
+
     /// Kills the server now (SIGKILL to its process group) and reaps it; connections to
     /// it break.
     pub fn kill(&mut self) {
@@ -671,6 +709,23 @@ impl XServer {
             stop_group(child, Signal::SIGKILL);
         }
     }
+}
+
+/// The processes of process group `group`.
+fn group_members(group: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // pid (comm) state ppid pgrp ...
+            let (_, rest) = stat.rsplit_once(") ")?;
+            let pgrp: u32 = rest.split_whitespace().nth(2)?.parse().ok()?;
+            (pgrp == group).then_some(pid)
+        })
+        .collect()
 }
 
 /// The CPU time of process `pid`, every thread of it, in nanoseconds
