@@ -249,18 +249,24 @@ impl<C: Connection> Buffers<C> {
         let Some(spare) = &mut self.spare else {
             return Ok(false);
         };
-        let mut copy = 0;
+        // What the spare lacks that the paint does not write: what the copy rule
+        // weighs (the switch may copy a little more, see `stale_pieces`).
+        let (mut copy, mut left_out) = (0, false);
         if self.retains {
-            stale_pieces(&self.stale, painting, repaint, |r| copy += r.area());
+            for &r in self.stale.as_slice() {
+                let covered = if repaint { painting.area_within(r) } else { 0 };
+                copy += r.area() - covered;
+                left_out |= cut(r.area(), covered);
+            }
         }
         if !self.switch_always && copy > painted.saturating_add(self.credit) {
             self.credit = self.credit.saturating_add(painted);
             return Ok(false);
         }
         self.credit = 0;
-        // A repaint's pixels the spare lacks are not copied: the region holds the
+        // A repaint's pixels the spare lacks are not all copied: the region holds the
         // image as it was when the spare was last the front.
-        if self.retains && repaint && self.stale.overlaps(painting) {
+        if left_out {
             self.lent_age = spare.held.map_or(0, |held| {
                 u32::try_from(self.flushes - held + 1).unwrap_or(u32::MAX)
             });
@@ -456,14 +462,63 @@ fn timed_wait<C: Connection>(
     Ok(())
 }
 
-/// Calls `piece` with rects covering what a switch must copy: the `stale` rects, less
-/// the `painting` region where the app repaints it.
+/// The most pixels of a stale rect a repaint may cover for the switch to copy all of
+/// the rect anyway (64 KiB): cutting the rest out of it costs more than copying them.
+/// Measured with the app and the server each on a CPU of its own (Xvfb, 20 000
+/// damage-16 frames, each sprite 7 px right of and 5 below the last): cut out, the
+/// switch took 9.8 µs a frame and the fill after it 15.5; copied whole, 8.1 and 4.4,
+/// the fill then writing lines the copy had just brought to the app's core rather
+/// than lines last read by the server's.
+const REPAINT_CUT_MIN: u64 = 16 * 1024;
+
+/// Whether a switch leaves out the `covered` pixels of a stale rect of `area` that a
+/// repaint writes: all of them, or more than [`REPAINT_CUT_MIN`].
+fn cut(area: u64, covered: u64) -> bool {
+    covered > 0 && (covered == area || covered > REPAINT_CUT_MIN)
+}
+
+/// Calls `piece` with rects covering what a switch copies: the `stale` rects, less
+/// what of them the `painting` region covers where the app repaints it and [`cut`]
+/// says so.
 fn stale_pieces(stale: &Rects, painting: &Region, repaint: bool, mut piece: impl FnMut(Rect)) {
     for &r in stale.as_slice() {
-        if repaint {
-            painting.rect_minus(r, &mut piece);
-        } else {
-            piece(r);
+        let covered = if repaint { painting.area_within(r) } else { 0 };
+        match (cut(r.area(), covered), covered == r.area()) {
+            (false, _) => piece(r),
+            (true, true) => {}
+            (true, false) => painting.rect_minus(r, &mut piece),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(stale: &[Rect], painting: &[Rect]) -> Vec<Rect> {
+        let mut set = Rects::default();
+        set.add(stale);
+        let painting = Region::from_rects(painting.iter().copied());
+        let mut out = Vec::new();
+        stale_pieces(&set, &painting, true, |r| out.push(r));
+        out
+    }
+
+    #[test]
+    fn a_switch_copies_a_little_more_than_a_repaint_leaves_rather_than_cut_it_out() {
+        // Last frame's sprite, and this frame's 7 px right and 5 down: 3 363 of its
+        // 4 096 pixels repainted, too few to cut out: all of it is copied.
+        let (last, this) = (Rect::new(100, 200, 64, 64), Rect::new(107, 205, 64, 64));
+        assert_eq!(pieces(&[last], &[this]), vec![last]);
+        // All of it repainted: nothing copied.
+        assert_eq!(pieces(&[last], &[Rect::new(90, 190, 100, 100)]), vec![]);
+        // A window of which a repaint covers 500x400: those 200 000 pixels are left
+        // out, the rest copied, in pieces that hold exactly it.
+        let window = Rect::new(0, 0, 1000, 800);
+        let panel = Rect::new(100, 100, 500, 400);
+        let got = pieces(&[window], &[panel]);
+        let copied = Region::from_rects(got.iter().copied());
+        assert_eq!(copied, Region::from(window).subtract(&Region::from(panel)));
+        assert_eq!(got.iter().map(Rect::area).sum::<u64>(), 800_000 - 200_000);
     }
 }

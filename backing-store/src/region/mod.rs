@@ -398,6 +398,25 @@ impl Region {
         })
     }
 
+    /// How many of `rect`'s pixels the region holds, looking only at the bands `rect`
+    /// spans (the boxes are sorted by band).
+    pub(crate) fn area_within(&self, rect: Rect) -> u64 {
+        let Some(r) = rect.to_box() else {
+            return 0;
+        };
+        // The first box of a band that ends below the rect's top.
+        let first = self.boxes.partition_point(|b| b.y2 <= r.y1);
+        self.boxes[first..]
+            .iter()
+            .take_while(|b| b.y1 < r.y2)
+            .map(|b| {
+                let w = (b.x2.min(r.x2) - b.x1.max(r.x1)).max(0);
+                let h = (b.y2.min(r.y2) - b.y1.max(r.y1)).max(0);
+                w as u64 * h as u64
+            })
+            .sum()
+    }
+
     /// Calls `piece` with rects that together cover exactly the pixels of `rect` not in
     /// the region, without allocating.
     pub(crate) fn rect_minus(&self, rect: Rect, mut piece: impl FnMut(Rect)) {

@@ -49,6 +49,12 @@ fn model_of(rects: &[Rect]) -> BTreeSet<(i32, i32)> {
 
 proptest! {
     #[test]
+    fn area_within_counts_exactly_the_pixels_of_the_rect_held(a in small_region(), r in small_rect()) {
+        let inside = pixels(&a).intersection(&model_of(&[r])).count() as u64;
+        prop_assert_eq!(a.area_within(r), inside);
+    }
+
+    #[test]
     fn from_rects_covers_exactly_the_union(rects in proptest::collection::vec(small_rect(), 0..40)) {
         let r = Region::from_rects(rects.iter().copied());
         prop_assert!(is_banded(&r.boxes));
