@@ -1147,7 +1147,7 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
         outcomes.extend(on_server(kind, &selected, &args, placed, rounds, frames)?);
         // The pacing lanes take seconds each (frames at the display's rate).
         if !args.quick && args.filter.as_deref().is_none_or(|f| "pacing".contains(f)) {
-            crate::pacing::run(kind)?;
+            crate::pacing::run(kind, placed.map(|(_, server)| server))?;
         }
     }
 

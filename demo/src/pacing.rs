@@ -45,9 +45,15 @@ fn thread_cpu() -> Duration {
         .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
-/// The pacing lanes on a fresh 1920×1080 server of `kind`.
-pub fn run(kind: ServerKind) -> Result<(), Box<dyn Error>> {
+/// The pacing lanes on a fresh 1920×1080 server of `kind`, run on `server_cpu` if
+/// given (the bench's placement; each lane's app runs where the bench does).
+pub fn run(kind: ServerKind, server_cpu: Option<usize>) -> Result<(), Box<dyn Error>> {
     let server = XServer::builder().kind(kind).size(1920, 1080).start()?;
+    if let Some(cpu) = server_cpu {
+        // Weston starts Xwayland at the first connection.
+        drop(server.connect()?);
+        server.pin(&[cpu])?;
+    }
     println!("\npacing ({kind}, 1920x1080, {FRAMES} frames a lane)");
     println!(
         "  {:<18} {:<10} {:>7} {:>26} {:>11} {:>11}",
