@@ -635,8 +635,12 @@ macro_rules! surface_runner {
                         px.copy_within(40 * stride.., 0);
                     }
                     if age == 2 {
-                        for r in &self.last {
-                            self::paint(paint, px, stride, *r, n.wrapping_sub(1));
+                        // What the last frame changed and this one does not repaint,
+                        // as the last frame left it.
+                        let current = Region::from_rects(self.rects.iter().copied());
+                        let lost = Region::from_rects(self.last.iter().copied()).subtract(&current);
+                        for r in lost.rects() {
+                            self::paint(paint, px, stride, r, n.wrapping_sub(1));
                         }
                     }
                     for r in &self.rects {
