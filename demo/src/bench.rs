@@ -1237,7 +1237,8 @@ fn markdown_row(
         ServerKind::Xorg => "Xorg (dummy)".to_string(),
         ServerKind::Xwayland => "Xwayland (weston)".to_string(),
         ServerKind::Xvfb => "Xvfb".to_string(),
-        other => other.name().to_string(),
+        ServerKind::Xvnc => "Xvnc (TigerVNC)".to_string(),
+        ServerKind::Xephyr => "Xephyr (in Xvfb)".to_string(),
     };
     let scenario_text = match scenario {
         "resize-storm" => "resize-storm (per resize)".to_string(),
