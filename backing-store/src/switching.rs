@@ -15,7 +15,8 @@
 //! [`Chooser`] runs blocks of frames switching and blocks waiting, four of each, keeps
 //! the choice whose frames took less time, and measures again after some hundred
 //! contended paints. Under a compositor a block lasts three refreshes at least, so
-//! that each holds its share of the compositor's repaints, and a choice lasts seconds. A choice's time is that of its two middle blocks: on a machine
+//! that each holds its share of the compositor's repaints, and a choice lasts
+//! seconds. A choice's time is that of its two middle blocks: on a machine
 //! shared with a compositor, a block that a stall of the server fell into can take
 //! twice its neighbours, whatever the choice. Where the two are about the same the
 //! store keeps its lean: switching, or waiting where a compositor reads the window
