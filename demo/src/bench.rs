@@ -48,11 +48,13 @@ pub enum Place {
     /// Wherever the scheduler puts them: on two CPUs at once or taking turns on one,
     /// from one lane to the next (a lane inherits what the one before it left).
     Free,
-    /// Everything on CPU 0, taking turns: no cache line moves between cores, and a
-    /// frame costs what the app and the server spend on it together.
+    /// Everything on one CPU (the first this process may use), taking turns: no cache
+    /// line moves between cores, and a frame costs what the app and the server spend
+    /// on it together.
     One,
-    /// The app on CPU 0, the server (and its compositor) on CPU 1: every lane as a
-    /// desktop runs an app beside its server.
+    /// The app on the first CPU this process may use, the server (and its
+    /// compositor) on the second: every lane as a desktop runs an app beside its
+    /// server.
     #[default]
     Two,
 }
