@@ -252,9 +252,18 @@ impl<C: Connection> Buffers<C> {
         // What the spare lacks that the paint does not write: what the copy rule
         // weighs (the switch may copy a little more, see `stale_pieces`).
         let (mut copy, mut left_out) = (0, false);
+        // Each stale rect's pixels the repaint covers, counted once (the set holds at
+        // most `Rects::MAX`; one past them would count as uncovered, copied whole).
+        let mut covered = [0; Rects::MAX];
+        let stale = self.stale.as_slice();
+        if self.retains && repaint {
+            for (&r, covered) in stale.iter().zip(&mut covered) {
+                *covered = painting.area_within(r);
+            }
+        }
         if self.retains {
-            for &r in self.stale.as_slice() {
-                let covered = if repaint { painting.area_within(r) } else { 0 };
+            for (i, &r) in stale.iter().enumerate() {
+                let covered = covered.get(i).copied().unwrap_or(0);
                 copy += r.area() - covered;
                 left_out |= cut(r.area(), covered);
             }
@@ -281,7 +290,7 @@ impl<C: Connection> Buffers<C> {
             let stride = image.stride;
             let from = self.front.memory.pixels();
             let to = spare.memory.pixels_mut();
-            stale_pieces(&self.stale, painting, repaint, |r| {
+            stale_pieces(stale, &covered, painting, |r| {
                 pixels::copy(from, to, stride, r);
             });
         }
@@ -478,11 +487,11 @@ fn cut(area: u64, covered: u64) -> bool {
 }
 
 /// Calls `piece` with rects covering what a switch copies: the `stale` rects, less
-/// what of them the `painting` region covers where the app repaints it and [`cut`]
-/// says so.
-fn stale_pieces(stale: &Rects, painting: &Region, repaint: bool, mut piece: impl FnMut(Rect)) {
-    for &r in stale.as_slice() {
-        let covered = if repaint { painting.area_within(r) } else { 0 };
+/// what of them the `painting` region covers (`covered` pixels of each) where the app
+/// repaints it and [`cut`] says so.
+fn stale_pieces(stale: &[Rect], covered: &[u64], painting: &Region, mut piece: impl FnMut(Rect)) {
+    for (i, &r) in stale.iter().enumerate() {
+        let covered = covered.get(i).copied().unwrap_or(0);
         match (cut(r.area(), covered), covered == r.area()) {
             (false, _) => piece(r),
             (true, true) => {}
@@ -496,11 +505,10 @@ mod tests {
     use super::*;
 
     fn pieces(stale: &[Rect], painting: &[Rect]) -> Vec<Rect> {
-        let mut set = Rects::default();
-        set.add(stale);
         let painting = Region::from_rects(painting.iter().copied());
+        let covered: Vec<u64> = stale.iter().map(|&r| painting.area_within(r)).collect();
         let mut out = Vec::new();
-        stale_pieces(&set, &painting, true, |r| out.push(r));
+        stale_pieces(stale, &covered, &painting, |r| out.push(r));
         out
     }
 

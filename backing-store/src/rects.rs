@@ -24,7 +24,7 @@ pub(crate) struct Rects {
 }
 
 impl Rects {
-    const MAX: usize = 64;
+    pub(crate) const MAX: usize = 64;
 
     pub(crate) fn add(&mut self, rects: &[Rect]) {
         for r in rects.iter().filter(|r| !r.is_empty()) {
