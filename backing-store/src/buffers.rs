@@ -472,12 +472,13 @@ fn timed_wait<C: Connection>(
 }
 
 /// The most pixels of a stale rect a repaint may cover for the switch to copy all of
-/// the rect anyway (64 KiB): cutting the rest out of it costs more than copying them.
-/// Measured with the app and the server each on a CPU of its own (Xvfb, 20 000
-/// damage-16 frames, each sprite 7 px right of and 5 below the last): cut out, the
-/// switch took 9.8 µs a frame and the fill after it 15.5; copied whole, 8.1 and 4.4,
-/// the fill then writing lines the copy had just brought to the app's core rather
-/// than lines last read by the server's.
+/// the rect anyway (64 KiB). Cut out, the copy is smaller but the paint then writes
+/// lines last read on the server's core; copied whole, the copy brings them to the
+/// app's first. Paired in the bench (damage-16, each sprite 7 px right of and 5 below
+/// the last), cutting made `begin_repaint` 2–7% slower than `begin_paint` in 8 of 10
+/// rows with the CPUs apart and 6–12% faster with them together (docs/performance.md,
+/// "Copying what a repaint covers, or cutting it out"). Copied whole, `begin_repaint`
+/// is never slower than `begin_paint`.
 const REPAINT_CUT_MIN: u64 = 16 * 1024;
 
 /// Whether a switch leaves out the `covered` pixels of a stale rect of `area` that a
