@@ -256,16 +256,17 @@ impl<C: Connection> Buffers<C> {
         // most `Rects::MAX`; one past them would count as uncovered, copied whole).
         let mut covered = [0; Rects::MAX];
         let stale = self.stale.as_slice();
-        if self.retains && repaint {
-            for (&r, covered) in stale.iter().zip(&mut covered) {
-                *covered = painting.area_within(r);
-            }
-        }
         if self.retains {
             for (i, &r) in stale.iter().enumerate() {
-                let covered = covered.get(i).copied().unwrap_or(0);
-                copy += r.area() - covered;
-                left_out |= cut(r.area(), covered);
+                let c = match covered.get_mut(i) {
+                    Some(slot) if repaint => {
+                        *slot = painting.area_within(r);
+                        *slot
+                    }
+                    _ => 0,
+                };
+                copy += r.area() - c;
+                left_out |= cut(r.area(), c);
             }
         }
         if !self.switch_always && copy > painted.saturating_add(self.credit) {

@@ -223,6 +223,11 @@ impl Chooser {
             skipped: 0,
         };
         self.last = None;
+        self.clear_block();
+    }
+
+    /// Forgets the frames of the block on trial.
+    fn clear_block(&mut self) {
         self.taken = 0;
         self.took = Duration::ZERO;
         self.cap = None;
@@ -253,9 +258,7 @@ impl Chooser {
     /// or when the trial is over, to the choice whose frames took less time.
     fn end_block(&mut self) {
         let took = self.took / self.taken as u32;
-        self.taken = 0;
-        self.took = Duration::ZERO;
-        self.cap = None;
+        self.clear_block();
         let State::Trial { block, .. } = self.state else {
             return;
         };
