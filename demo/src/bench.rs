@@ -76,22 +76,13 @@ fn cpus(place: Place) -> Result<Option<(usize, usize)>, Box<dyn Error>> {
     if place == Place::Free {
         return Ok(None);
     }
-    let allowed = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))?;
-    let mut ours = (0..nix::sched::CpuSet::count()).filter(|&c| allowed.is_set(c).unwrap_or(false));
-    let app = ours.next().ok_or("this process may run on no CPU")?;
+    let ours = xbs_tests::allowed_cpus()?;
+    let app = *ours.first().ok_or("this process may run on no CPU")?;
     let server = match place {
-        Place::Two => ours.next().unwrap_or(app),
+        Place::Two => ours.get(1).copied().unwrap_or(app),
         _ => app,
     };
     Ok(Some((app, server)))
-}
-
-/// Runs the calling thread (and what it starts later: threads, processes) on `cpu`.
-fn pin_this_thread(cpu: usize) -> Result<(), Box<dyn Error>> {
-    let mut set = nix::sched::CpuSet::new();
-    set.set(cpu)?;
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
-    Ok(())
 }
 
 impl BenchArgs {
@@ -1086,7 +1077,7 @@ fn core_to_core_once(placed: Option<(usize, usize)>) -> f64 {
     let echo = std::thread::spawn(move || {
         if let Some((_, server)) = placed {
             // This thread inherits the app's CPU: the trip is between the two.
-            let _ = pin_this_thread(server);
+            let _ = xbs_tests::pin_this_thread(server);
         }
         loop {
             match other.load(Ordering::Acquire) {
@@ -1124,7 +1115,7 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn Error>> {
     let placed = cpus(args.place)?;
     if let Some((app, _)) = placed {
         // The servers and Qt's lane, started from here, start there too.
-        pin_this_thread(app)?;
+        xbs_tests::pin_this_thread(app)?;
     }
     let gbps = memcpy_gbps();
     let trip = core_to_core_ns(placed);
@@ -1362,7 +1353,7 @@ fn on_server(
         };
         let mut lanes = contenders(server, s);
         if let Some((_, cpu)) = placed {
-            // Now that every lane is connected (weston starts Xwayland at the first).
+            // Every thread the server has now, the helpers weston starts included.
             server.pin(&[cpu])?;
         }
         let paint_kind = paint.unwrap_or(Paint::Pattern);

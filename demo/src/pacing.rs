@@ -50,8 +50,6 @@ fn thread_cpu() -> Duration {
 pub fn run(kind: ServerKind, server_cpu: Option<usize>) -> Result<(), Box<dyn Error>> {
     let server = XServer::builder().kind(kind).size(1920, 1080).start()?;
     if let Some(cpu) = server_cpu {
-        // Weston starts Xwayland at the first connection.
-        drop(server.connect()?);
         server.pin(&[cpu])?;
     }
     println!("\npacing ({kind}, 1920x1080, {FRAMES} frames a lane)");

@@ -27,7 +27,9 @@ pub mod leaks;
 pub mod proxy;
 mod server;
 
-pub use server::{process_cpu_time, Builder, ServerKind, StartError, XServer};
+pub use server::{
+    allowed_cpus, pin_this_thread, process_cpu_time, Builder, ServerKind, StartError, XServer,
+};
 
 /// Starts a server for a test, or prints why this configuration cannot run here and
 /// returns `None` (only [`StartError::Unsupported`] skips; anything else panics, so a

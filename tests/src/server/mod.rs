@@ -666,23 +666,23 @@ impl XServer {
     /// Runs every thread of every process of the server's group (the X server, and
     /// weston and its Xwayland and clients where there is a compositor) on `cpus`
     /// only, as `taskset` would: for the bench, which places the app and the server
-    /// on one CPU or on two rather than wherever the scheduler puts them. Call it after
-    /// the first connection where the server starts late (weston's Xwayland). Returns
-    /// the threads placed.
+    /// on one CPU or on two rather than wherever the scheduler puts them (weston's
+    /// Xwayland is running once `start` returns: the harness keeps a connection to
+    /// it). Returns the threads placed.
     ///
     /// # Errors
     /// `sched_setaffinity`'s: a CPU the machine does not have, for one.
     pub fn pin(&self, cpus: &[usize]) -> std::io::Result<usize> {
-        use nix::sched::{sched_setaffinity, CpuSet};
         let Some(group) = self.child.as_ref().map(Child::id) else {
             return Ok(0);
         };
-        let mut set = CpuSet::new();
-        for &cpu in cpus {
-            set.set(cpu).map_err(std::io::Error::from)?;
-        }
+        let set = cpu_set(cpus)?;
         let mut placed = 0;
-        for pid in group_members(group) {
+        let members: Vec<u32> = processes()
+            .filter(|p| p.pgrp == group)
+            .map(|p| p.pid)
+            .collect();
+        for pid in members {
             let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
                 continue;
             };
@@ -690,7 +690,7 @@ impl XServer {
                 let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
                     continue;
                 };
-                match sched_setaffinity(Pid::from_raw(tid), &set) {
+                match nix::sched::sched_setaffinity(Pid::from_raw(tid), &set) {
                     Ok(()) => placed += 1,
                     // A thread that ended meanwhile.
                     Err(Errno::ESRCH) => {}
@@ -711,21 +711,64 @@ impl XServer {
     }
 }
 
-/// The processes of process group `group`.
-fn group_members(group: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| {
-            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // pid (comm) state ppid pgrp ...
-            let (_, rest) = stat.rsplit_once(") ")?;
-            let pgrp: u32 = rest.split_whitespace().nth(2)?.parse().ok()?;
-            (pgrp == group).then_some(pid)
+/// A process, as `/proc/PID/stat` has it.
+pub(crate) struct Process {
+    pub(crate) pid: u32,
+    pub(crate) comm: String,
+    pub(crate) ppid: u32,
+    pub(crate) pgrp: u32,
+}
+
+/// The processes running now.
+pub(crate) fn processes() -> impl Iterator<Item = Process> {
+    let entries = std::fs::read_dir("/proc").into_iter().flatten();
+    entries.filter_map(|entry| {
+        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // pid (comm) state ppid pgrp ...; comm may hold ") ".
+        let (head, rest) = stat.rsplit_once(") ")?;
+        let (_, comm) = head.split_once(" (")?;
+        let mut fields = rest.split_whitespace().skip(1);
+        let ppid = fields.next()?.parse().ok()?;
+        let pgrp = fields.next()?.parse().ok()?;
+        Some(Process {
+            pid,
+            comm: comm.to_string(),
+            ppid,
+            pgrp,
         })
-        .collect()
+    })
+}
+
+/// The CPU set of `cpus`.
+fn cpu_set(cpus: &[usize]) -> std::io::Result<nix::sched::CpuSet> {
+    let mut set = nix::sched::CpuSet::new();
+    for &cpu in cpus {
+        set.set(cpu)?;
+    }
+    Ok(set)
+}
+
+/// Runs the calling thread (and the threads and processes it starts later) on `cpu`
+/// only: the bench's app side of a placement.
+///
+/// # Errors
+/// `sched_setaffinity`'s: a CPU the machine does not have, for one.
+pub fn pin_this_thread(cpu: usize) -> std::io::Result<()> {
+    nix::sched::sched_setaffinity(Pid::from_raw(0), &cpu_set(&[cpu])?)?;
+    Ok(())
+}
+
+/// The CPUs this thread may run on, in order.
+///
+/// # Errors
+/// `sched_getaffinity`'s.
+pub fn allowed_cpus() -> std::io::Result<Vec<usize>> {
+    let allowed = nix::sched::sched_getaffinity(Pid::from_raw(0))?;
+    let all = 0..nix::sched::CpuSet::count();
+    Ok(all
+        .filter(|&c| allowed.is_set(c).unwrap_or(false))
+        .collect())
 }
 
 /// The CPU time of process `pid`, every thread of it, in nanoseconds

@@ -60,12 +60,7 @@ fn display_of(weston: &Child) -> Option<u32> {
 
 /// The pid of the Xwayland that `weston` started, if it runs.
 pub(super) fn server_pid(weston: u32) -> Option<u32> {
-    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
-        let pid: u32 = entry.ok()?.file_name().into_string().ok()?.parse().ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // pid (comm) state ppid ...
-        let (comm, rest) = stat.split_once(") ")?;
-        let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
-        (ppid == weston && comm.ends_with("(Xwayland")).then_some(pid)
-    })
+    super::processes()
+        .find(|p| p.ppid == weston && p.comm == "Xwayland")
+        .map(|p| p.pid)
 }
