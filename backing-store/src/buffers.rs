@@ -18,7 +18,7 @@ use x11rb::protocol::shm::CompletionEvent;
 use crate::buffer::Buffer;
 use crate::geometry::Geometry;
 use crate::rects::Rects;
-use crate::switching::{Choice, Chooser};
+use crate::switching::{Choice, Chooser, Copying};
 use crate::transport::{Memory, Transport};
 use crate::{pixels, Error, Rect, Region};
 
@@ -49,6 +49,11 @@ pub(crate) struct Buffers<C: Connection> {
     /// Contended paints switch or wait as the chooser measures (else they switch where
     /// the copy rule allows).
     measured: bool,
+    /// Whether a switching repaint copies whole the stale rects it covers in part, by
+    /// measured frame time; and whether the last switch had such a rect (only then
+    /// do the two differ).
+    copying: Chooser<Copying>,
+    partial: bool,
     conn: Arc<C>,
     counts: Counts,
     /// How the server attaches the segments made here (the front's own).
@@ -84,6 +89,8 @@ impl<C: Connection> Buffers<C> {
             credit: 0,
             chooser: Chooser::new(),
             measured: true,
+            copying: Chooser::leaning([Copying::Whole, Copying::Cut]),
+            partial: false,
             conn: conn.clone(),
             counts: Counts::default(),
             flushes: 0,
@@ -138,6 +145,12 @@ impl<C: Connection> Buffers<C> {
         self.chooses() && self.chooser.waits()
     }
 
+    /// Whether switching repaints cut out all they write, having measured that faster
+    /// than copying small rects whole (`switching.rs`, [`Copying`]).
+    pub(crate) fn repaints_cut(&self) -> bool {
+        self.copying.choice() == Copying::Cut
+    }
+
     /// Whether contended paints switch or wait as the chooser measures: only with two
     /// buffers allowed, nothing forcing a switch, and memory the server reads later.
     fn chooses(&self) -> bool {
@@ -182,6 +195,20 @@ impl<C: Connection> Buffers<C> {
             true => self.chooser.paint(Instant::now, contended),
             false => Choice::Switch,
         };
+        // How a switch copies, measured while switching is settled (frames of a trial
+        // of switching and waiting say nothing of it), and not where vblanks pace
+        // the frames.
+        let measure_copying = choice == Choice::Switch
+            && !self.chooser.trying()
+            && !self.switch_always
+            && self.front.reads_later();
+        let cutting = match measure_copying {
+            true => self.copying.paint(Instant::now, self.partial) == Copying::Cut,
+            false => {
+                self.copying.interrupted();
+                false
+            }
+        };
         if !contended {
             return Ok(());
         }
@@ -196,7 +223,7 @@ impl<C: Connection> Buffers<C> {
             self.credit = self.credit.saturating_add(budget);
             return self.wait_front();
         }
-        if !self.switch(region, repaint, budget, image)? {
+        if !self.switch(region, repaint, cutting, budget, image)? {
             self.wait_front()?;
         }
         Ok(())
@@ -212,7 +239,7 @@ impl<C: Connection> Buffers<C> {
         let front = &self.front;
         if front.reads_later()
             && rects.iter().any(|r| front.busy.overlaps_rect(r))
-            && !self.switch(&Region::new(), false, 0, image)?
+            && !self.switch(&Region::new(), false, false, 0, image)?
         {
             self.wait_front()?;
         }
@@ -228,7 +255,7 @@ impl<C: Connection> Buffers<C> {
 
     /// Swaps the front with the spare (made now if there is none), after copying into
     /// the spare what changed since it was last the front, less what a repaint of
-    /// `painting` overwrites. Returns `false`, having done nothing, when there is no
+    /// `painting` overwrites (all of it with `cutting`, else see [`cut`]). Returns `false`, having done nothing, when there is no
     /// second buffer to be had, or when the copy would cost more than waiting is
     /// allowed to: more pixels than this paint writes (`painted`) plus those written by the paints
     /// that waited since the last switch. So over time a switch never copies more than
@@ -240,6 +267,7 @@ impl<C: Connection> Buffers<C> {
         &mut self,
         painting: &Region,
         repaint: bool,
+        cutting: bool,
         painted: u64,
         image: &Geometry,
     ) -> Result<bool, Error> {
@@ -256,6 +284,7 @@ impl<C: Connection> Buffers<C> {
         // most `Rects::MAX`; one past them would count as uncovered, copied whole).
         let mut covered = [0; Rects::MAX];
         let stale = self.stale.as_slice();
+        self.partial = false;
         if self.retains {
             for (i, &r) in stale.iter().enumerate() {
                 let c = match covered.get_mut(i) {
@@ -266,7 +295,8 @@ impl<C: Connection> Buffers<C> {
                     _ => 0,
                 };
                 copy += r.area() - c;
-                left_out |= cut(r.area(), c);
+                left_out |= cut(r.area(), c, cutting);
+                self.partial |= cut(r.area(), c, true) != cut(r.area(), c, false);
             }
         }
         if !self.switch_always && copy > painted.saturating_add(self.credit) {
@@ -291,7 +321,7 @@ impl<C: Connection> Buffers<C> {
             let stride = image.stride;
             let from = self.front.memory.pixels();
             let to = spare.memory.pixels_mut();
-            stale_pieces(stale, &covered, painting, |r| {
+            stale_pieces(stale, &covered, painting, cutting, |r| {
                 pixels::copy(from, to, stride, r);
             });
         }
@@ -473,28 +503,36 @@ fn timed_wait<C: Connection>(
 }
 
 /// The most pixels of a stale rect a repaint may cover for the switch to copy all of
-/// the rect anyway (64 KiB). Cut out, the copy is smaller but the paint then writes
-/// lines last read on the server's core; copied whole, the copy brings them to the
-/// app's first. Paired in the bench (damage-16, each sprite 7 px right of and 5 below
-/// the last), cutting made `begin_repaint` 2–7% slower than `begin_paint` in 8 of 10
-/// rows with the CPUs apart and 6–12% faster with them together (docs/performance.md,
-/// "Copying what a repaint covers, or cutting it out"). Copied whole, `begin_repaint`
-/// is never slower than `begin_paint`.
+/// the rect anyway (64 KiB), unless cutting is measured faster. Cut out, the copy is
+/// smaller but the paint then writes lines last read on the server's core; copied
+/// whole, the copy brings them to the app's first. Paired in the bench (damage-16,
+/// each sprite 7 px right of and 5 below the last), cutting made `begin_repaint` 2–7%
+/// slower than `begin_paint` in 8 of 10 rows with the CPUs apart and 6–12% faster
+/// with them together (docs/performance.md, "Copying what a repaint covers, or
+/// cutting it out"): which holds is the machine's, so the store measures it
+/// ([`Copying`]), leaning to the whole copy.
 const REPAINT_CUT_MIN: u64 = 16 * 1024;
 
 /// Whether a switch leaves out the `covered` pixels of a stale rect of `area` that a
-/// repaint writes: all of them, or more than [`REPAINT_CUT_MIN`].
-fn cut(area: u64, covered: u64) -> bool {
-    covered > 0 && (covered == area || covered > REPAINT_CUT_MIN)
+/// repaint writes: with `cutting`, any; else all of them, or more than
+/// [`REPAINT_CUT_MIN`].
+fn cut(area: u64, covered: u64, cutting: bool) -> bool {
+    covered > 0 && (cutting || covered == area || covered > REPAINT_CUT_MIN)
 }
 
 /// Calls `piece` with rects covering what a switch copies: the `stale` rects, less
 /// what of them the `painting` region covers (`covered` pixels of each) where the app
 /// repaints it and [`cut`] says so.
-fn stale_pieces(stale: &[Rect], covered: &[u64], painting: &Region, mut piece: impl FnMut(Rect)) {
+fn stale_pieces(
+    stale: &[Rect],
+    covered: &[u64],
+    painting: &Region,
+    cutting: bool,
+    mut piece: impl FnMut(Rect),
+) {
     for (i, &r) in stale.iter().enumerate() {
         let covered = covered.get(i).copied().unwrap_or(0);
-        match (cut(r.area(), covered), covered == r.area()) {
+        match (cut(r.area(), covered, cutting), covered == r.area()) {
             (false, _) => piece(r),
             (true, true) => {}
             (true, false) => painting.rect_minus(r, &mut piece),
@@ -506,12 +544,16 @@ fn stale_pieces(stale: &[Rect], covered: &[u64], painting: &Region, mut piece: i
 mod tests {
     use super::*;
 
-    fn pieces(stale: &[Rect], painting: &[Rect]) -> Vec<Rect> {
+    fn pieces_as(stale: &[Rect], painting: &[Rect], cutting: bool) -> Vec<Rect> {
         let painting = Region::from_rects(painting.iter().copied());
         let covered: Vec<u64> = stale.iter().map(|&r| painting.area_within(r)).collect();
         let mut out = Vec::new();
-        stale_pieces(stale, &covered, &painting, |r| out.push(r));
+        stale_pieces(stale, &covered, &painting, cutting, |r| out.push(r));
         out
+    }
+
+    fn pieces(stale: &[Rect], painting: &[Rect]) -> Vec<Rect> {
+        pieces_as(stale, painting, false)
     }
 
     #[test]
@@ -520,6 +562,12 @@ mod tests {
         // 4 096 pixels repainted, too few to cut out: all of it is copied.
         let (last, this) = (Rect::new(100, 200, 64, 64), Rect::new(107, 205, 64, 64));
         assert_eq!(pieces(&[last], &[this]), vec![last]);
+        // Cutting (measured faster): only what the repaint leaves, the L of 733
+        // pixels.
+        let cut = pieces_as(&[last], &[this], true);
+        let copied = Region::from_rects(cut.iter().copied());
+        assert_eq!(copied, Region::from(last).subtract(&Region::from(this)));
+        assert_eq!(cut.iter().map(Rect::area).sum::<u64>(), 4096 - 3363);
         // All of it repainted: nothing copied.
         assert_eq!(pieces(&[last], &[Rect::new(90, 190, 100, 100)]), vec![]);
         // A window of which a repaint covers 500x400: those 200 000 pixels are left

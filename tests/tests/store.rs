@@ -1647,3 +1647,45 @@ fn a_repaint_tells_how_many_flushes_old_its_pixels_are() {
         "ages after the resize: {ages:?}"
     );
 }
+
+/// Sprites moving a few pixels a frame, each repainted (`begin_repaint`) where it now
+/// is while the server may still read where it was: every switch copies the other
+/// buffer's stale trails, whole or cut around the repaint, as the store measures
+/// faster (its trial runs both). Whichever it did, the image is the app's: a flush of
+/// all of it at the end shows exactly the model.
+#[test]
+fn moving_sprites_repainted_keep_their_trails_whether_switches_copy_whole_or_cut() {
+    let server = XServer::start().unwrap();
+    let (w, h) = (320u16, 240u16);
+    let mut sc = scene(&server, w, h, false);
+    for transport in [Transport::ShmFd, Transport::ShmSysV] {
+        let mut store = sc.store_switching(transport);
+        let mut image = vec![0u32; w as usize * h as usize];
+        let all = region(&[(0, 0, w as u32, h as u32)]);
+        sc.paint_flush(&mut store, &mut image, &all, 1);
+        for n in 0..600u32 {
+            let sprites: Vec<_> = (0..16u32)
+                .map(|i| {
+                    let x = (i * 37 + n * 3) % (w as u32 - 32);
+                    let y = (i * 23 + n * 2) % (h as u32 - 32);
+                    (x as i32, y as i32, 32, 32)
+                })
+                .collect();
+            sc.repaint_flush(&mut store, &mut image, &region(&sprites), n + 2);
+            // Events handed over late, as a busy app does: most paints find the
+            // front's last upload not known to be read.
+            if n % 4 == 3 {
+                while let Some(event) = sc.conn.poll_for_event().unwrap() {
+                    store.handle_event(&event);
+                }
+            }
+        }
+        let stats = store.stats();
+        assert!(stats.switches > 100, "{transport:?}: {stats:?}");
+        sc.conn.sync().unwrap();
+        // All of the image, trails and all, as the front holds it.
+        store.flush(&all).unwrap();
+        sc.shown(&image, &all);
+        sc.check(&format!("{transport:?}"));
+    }
+}

@@ -380,6 +380,7 @@ impl<C: Connection> BackingStore<C> {
         s.wait_time += counts.wait_time;
         s.switches = counts.switches;
         s.prefers_waiting = buffers.prefers_waiting();
+        s.repaints_cut = buffers.repaints_cut();
         s.allocations += counts.spares;
         s.segments_alive = buffers.segments_alive();
         s.server_copy = self.server_copy.is_some();

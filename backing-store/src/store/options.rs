@@ -230,6 +230,11 @@ pub struct Stats {
     /// Whether such paints wait now rather than switch, because waiting gave the
     /// shorter frames when the store last measured both ([`Options::single_buffer`]).
     pub prefers_waiting: bool,
+    /// Whether a switching repaint ([`crate::BackingStore::begin_repaint`]) leaves out
+    /// of its copy every pixel it is about to write now, because that measured
+    /// faster, rather than copy whole the small rects it covers in part (which brings
+    /// their lines to the app's core before it writes them).
+    pub repaints_cut: bool,
     /// Times the store fell back to another transport after a failure.
     pub fallbacks: u64,
     /// Whether a server-side copy (pixmap) of the window is kept now.
@@ -266,6 +271,7 @@ impl Stats {
             segments_alive: 0,
             switches: 0,
             prefers_waiting: false,
+            repaints_cut: false,
             fallbacks: 0,
             server_copy: false,
             scrolls_remembered: 0,
