@@ -275,6 +275,8 @@ pub struct Outcome {
     segments_alive: Option<usize>,
     /// What the store's switch-or-wait chooser settled on, for xbs's own lanes.
     prefers_waiting: Option<bool>,
+    /// Whether its switching repaints cut out what they write (xbs's own lanes).
+    repaints_cut: Option<bool>,
     status: String,
 }
 
@@ -334,6 +336,10 @@ pub(crate) trait Runner {
     /// Whether a paint over pixels in flight waits rather than switches (xbs's lanes:
     /// what the store's chooser settled on).
     fn prefers_waiting(&self) -> Option<bool> {
+        None
+    }
+    /// Whether its switching repaints cut out what they write (xbs's lanes).
+    fn repaints_cut(&self) -> Option<bool> {
         None
     }
     /// Allocations made inside the contender's own calls (the library's, not the
@@ -516,6 +522,10 @@ impl<C: Connection> Runner for XbsRunner<C> {
             .map(|s| single || s.stats().prefers_waiting)
     }
 
+    fn repaints_cut(&self) -> Option<bool> {
+        self.window.store().map(|s| s.stats().repaints_cut)
+    }
+
     fn raise(&mut self) -> Result<(), Box<dyn Error>> {
         raise(&**self.window.connection(), self.window.id())?;
         // The Expose of what was hidden is repaired by the store here, before timing.
@@ -696,6 +706,11 @@ macro_rules! surface_runner {
                 #[allow(clippy::redundant_closure_call)]
                 ($stats)(&self.surface).map(|s: xbs::Stats| s.prefers_waiting)
             }
+
+            fn repaints_cut(&self) -> Option<bool> {
+                #[allow(clippy::redundant_closure_call)]
+                ($stats)(&self.surface).map(|s: xbs::Stats| s.repaints_cut)
+            }
         }
     };
 }
@@ -857,6 +872,196 @@ impl Runner for MemcpyRunner {
     }
 }
 
+/// A second floor: the pixels moved as a store with two buffers in shared memory moves
+/// them, by two threads and no X. The app's thread copies into the buffer it paints
+/// what the last frame painted into the other (whole rects, as xbs's switch does) and
+/// paints this frame's damage; a thread on the server's CPU copies each posted frame's
+/// damage into a framebuffer of its own, reading the buffer while the app paints the
+/// other. Against `memcpy` (one thread, one core's cache) it shows what handing the
+/// lines between the app's core and the server's costs on this machine: what no store
+/// sharing memory with a server on another core can go under.
+struct HandoffRunner {
+    shared: Arc<Handoff>,
+    helper: Option<std::thread::JoinHandle<Vec<u8>>>,
+    rects: Vec<Rect>,
+    last: Vec<Rect>,
+    posted: u64,
+}
+
+/// What the two threads of a [`HandoffRunner`] share.
+struct Handoff {
+    buffers: [std::sync::RwLock<Vec<u8>>; 2],
+    /// The last frame the app posted and the last the copier copied (from 1).
+    posted: std::sync::atomic::AtomicU64,
+    copied: std::sync::atomic::AtomicU64,
+    /// The bench's number of the frame in each buffer, for the copier to derive its
+    /// damage.
+    numbers: [std::sync::atomic::AtomicU32; 2],
+    work: Work,
+    size: (u32, u32),
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Handoff {
+    /// Spins until `counter` reaches `at_least` (or the runner stops), yielding now and
+    /// then: with both threads on one CPU (`--place one`) only a yield lets the other
+    /// run. With `park`, after some 10 000 spins (a frame is 0.01-0.1 ms) it sleeps
+    /// until unparked: the copier waits so between lanes, leaving the server's CPU to
+    /// the server.
+    fn wait(&self, counter: &std::sync::atomic::AtomicU64, at_least: u64, park: bool) {
+        use std::sync::atomic::Ordering;
+        let mut spins = 0u32;
+        while counter.load(Ordering::Acquire) < at_least && !self.stop.load(Ordering::Acquire) {
+            spins = spins.saturating_add(1);
+            if park && spins > 10_000 {
+                std::thread::park_timeout(std::time::Duration::from_millis(10));
+            } else if spins % 256 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+impl HandoffRunner {
+    fn new(size: (u32, u32), work: Work, server_cpu: Option<usize>) -> Self {
+        let len = size.0 as usize * size.1 as usize * 4;
+        let shared = Arc::new(Handoff {
+            buffers: [
+                std::sync::RwLock::new(vec![0; len]),
+                std::sync::RwLock::new(vec![0; len]),
+            ],
+            posted: 0.into(),
+            copied: 0.into(),
+            numbers: [0.into(), 0.into()],
+            work,
+            size,
+            stop: false.into(),
+        });
+        let theirs = shared.clone();
+        let helper = std::thread::spawn(move || {
+            use std::sync::atomic::Ordering;
+            if let Some(cpu) = server_cpu {
+                let _ = xbs_tests::pin_this_thread(cpu);
+            }
+            let mut framebuffer = vec![0u8; len];
+            let mut rects = Vec::new();
+            let mut k = 1;
+            loop {
+                theirs.wait(&theirs.posted, k, true);
+                if theirs.stop.load(Ordering::Acquire) {
+                    break;
+                }
+                let n = theirs.numbers[(k % 2) as usize].load(Ordering::Relaxed);
+                damage(theirs.work, n, theirs.size, &mut rects);
+                let stride = theirs.size.0 as usize * 4;
+                {
+                    let from = theirs.buffers[(k % 2) as usize]
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner());
+                    for r in &rects {
+                        copy_rect(&from, &mut framebuffer, stride, *r);
+                    }
+                }
+                std::hint::black_box(&framebuffer);
+                theirs.copied.store(k, Ordering::Release);
+                k += 1;
+            }
+            framebuffer
+        });
+        HandoffRunner {
+            shared,
+            helper: Some(helper),
+            rects: Vec::new(),
+            last: Vec::new(),
+            posted: 0,
+        }
+    }
+}
+
+/// Copies the rows of `r` from `from` into `to`, both `stride` bytes a row.
+fn copy_rect(from: &[u8], to: &mut [u8], stride: usize, r: Rect) {
+    let row = r.width as usize * 4;
+    for y in r.y as usize..(r.y as u32 + r.height) as usize {
+        let at = y * stride + r.x as usize * 4;
+        to[at..at + row].copy_from_slice(&from[at..at + row]);
+    }
+}
+
+impl Runner for HandoffRunner {
+    fn name(&self) -> String {
+        "memcpy-handoff".into()
+    }
+
+    fn transport(&self) -> String {
+        "-".into()
+    }
+
+    fn frame(&mut self, work: Work, paint: Paint, n: u32) -> Result<u64, Box<dyn Error>> {
+        use std::sync::atomic::Ordering;
+        if work != self.shared.work {
+            return Err(format!("made for {:?}, asked for {work:?}", self.shared.work).into());
+        }
+        let k = self.posted + 1;
+        // The buffer of frame k was last read by the copier at k - 2.
+        self.shared
+            .wait(&self.shared.copied, k.saturating_sub(2), false);
+        let size = self.shared.size;
+        let stride = size.0 as usize * 4;
+        damage(work, n, size, &mut self.rects);
+        {
+            let (this, other) = ((k % 2) as usize, ((k + 1) % 2) as usize);
+            let mut to = self.shared.buffers[this]
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            let from = self.shared.buffers[other]
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            for r in &self.last {
+                copy_rect(&from, &mut to, stride, *r);
+            }
+            for r in &self.rects {
+                self::paint(paint, &mut to, stride, *r, n);
+            }
+        }
+        self.shared.numbers[(k % 2) as usize].store(n, Ordering::Relaxed);
+        self.posted = k;
+        self.shared.posted.store(k, Ordering::Release);
+        if let Some(helper) = &self.helper {
+            // A syscall only where it sleeps (the first frame of a lane).
+            helper.thread().unpark();
+        }
+        std::mem::swap(&mut self.last, &mut self.rects);
+        Ok(self.last.iter().map(|r| r.area() * 4).sum())
+    }
+
+    fn sync(&mut self) -> Result<(), Box<dyn Error>> {
+        self.shared.wait(&self.shared.copied, self.posted, false);
+        Ok(())
+    }
+}
+
+impl HandoffRunner {
+    /// Stops the copier; its framebuffer (empty if it panicked).
+    fn stop(&mut self) -> Vec<u8> {
+        self.shared
+            .stop
+            .store(true, std::sync::atomic::Ordering::Release);
+        let Some(helper) = self.helper.take() else {
+            return Vec::new();
+        };
+        helper.thread().unpark();
+        helper.join().unwrap_or_default()
+    }
+}
+
+impl Drop for HandoffRunner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Measured rounds of one contender.
 struct Lane {
     runner: Box<dyn Runner>,
@@ -879,7 +1084,7 @@ fn thread_cpu_time() -> std::time::Duration {
     std::time::Duration::from_nanos(ns)
 }
 
-fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
+fn contenders(server: &XServer, s: &Scenario, placed: Option<(usize, usize)>) -> Vec<Lane> {
     let mut lanes: Vec<Result<Box<dyn Runner>, (String, String)>> = Vec::new();
     let name = |t: Option<Transport>| t.map_or("xbs".into(), |t| format!("xbs-{}", t.name()));
     let with = |options: Options, label: String| {
@@ -967,6 +1172,11 @@ fn contenders(server: &XServer, s: &Scenario) -> Vec<Lane> {
             .map_err(|e| ("softbuffer".into(), e.to_string())),
     );
     lanes.push(Ok(Box::new(MemcpyRunner::new(s.size))));
+    // Damage-16 only: its rects are what a two-buffer store's switch copies whole.
+    if s.work == Work::Damage16 && !s.wire {
+        let server_cpu = placed.map(|(_, server)| server);
+        lanes.push(Ok(Box::new(HandoffRunner::new(s.size, s.work, server_cpu))));
+    }
     lanes
         .into_iter()
         .map(|l| match l {
@@ -1314,6 +1524,7 @@ fn on_server(
                     allocs_per_frame: f64::NAN,
                     segments_alive: None,
                     prefers_waiting: None,
+                    repaints_cut: None,
                     status: format!("skipped: {why}"),
                 });
                 continue;
@@ -1351,7 +1562,7 @@ fn on_server(
             (true, false, ServerKind::Xwayland) => 5,
             _ => rounds,
         };
-        let mut lanes = contenders(server, s);
+        let mut lanes = contenders(server, s, placed);
         if let Some((_, cpu)) = placed {
             // Every thread the server has now, the helpers weston starts included.
             server.pin(&[cpu])?;
@@ -1449,6 +1660,7 @@ fn on_server(
                 allocs_per_frame: median(&lane.allocs),
                 segments_alive: lane.runner.segments_alive(),
                 prefers_waiting: lane.runner.prefers_waiting(),
+                repaints_cut: lane.runner.repaints_cut(),
                 status: lane.failed.clone().map_or("ok".into(), |e| {
                     match e.starts_with(crate::qt_lane::SKIPPED) {
                         true => e,
@@ -1541,10 +1753,11 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, tr
             vs_floor,
             o.allocs_per_frame,
             o.segments_alive.map_or("-".into(), |s| s.to_string()),
-            match o.prefers_waiting {
-                Some(true) => "wait",
-                Some(false) => "switch",
-                None => "-",
+            match (o.prefers_waiting, o.repaints_cut) {
+                (Some(true), _) => "wait",
+                (Some(false), Some(true)) => "cut",
+                (Some(false), _) => "switch",
+                (None, _) => "-",
             },
         );
     }
@@ -1576,6 +1789,7 @@ fn json(gbps: f64, trip: f64, place: Place, outcomes: &[Outcome]) -> String {
                 "allocs_per_frame": num(o.allocs_per_frame),
                 "segments_alive": o.segments_alive,
                 "prefers_waiting": o.prefers_waiting,
+                "repaints_cut": o.repaints_cut,
                 "status": o.status,
             })
         })
@@ -1608,5 +1822,42 @@ impl Outcome {
     }
     pub fn skipped(&self) -> bool {
         self.status.starts_with("skipped")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handoff_floor_copies_every_frame_and_stops() {
+        let size = (320, 240);
+        let mut lane = HandoffRunner::new(size, Work::Damage16, None);
+        for n in 0..200 {
+            lane.frame(Work::Damage16, Paint::Pattern, n).unwrap();
+        }
+        lane.sync().unwrap();
+        // The copier's framebuffer holds the last frame's sprites as painted.
+        let framebuffer = lane.stop();
+        let stride = size.0 as usize * 4;
+        let mut want = vec![0u8; framebuffer.len()];
+        let mut rects = Vec::new();
+        damage(Work::Damage16, 199, size, &mut rects);
+        for r in &rects {
+            paint(Paint::Pattern, &mut want, stride, *r, 199);
+        }
+        for r in &rects {
+            for row in xbs_rows(*r, stride) {
+                assert_eq!(framebuffer[row.clone()], want[row], "{r:?}");
+            }
+        }
+        assert!(lane.frame(Work::Full, Paint::Fill, 200).is_err());
+    }
+
+    fn xbs_rows(r: Rect, stride: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+        (r.y as usize..(r.y as u32 + r.height) as usize).map(move |y| {
+            let at = y * stride + r.x as usize * 4;
+            at..at + r.width as usize * 4
+        })
     }
 }
