@@ -1172,8 +1172,9 @@ fn contenders(server: &XServer, s: &Scenario, placed: Option<(usize, usize)>) ->
             .map_err(|e| ("softbuffer".into(), e.to_string())),
     );
     lanes.push(Ok(Box::new(MemcpyRunner::new(s.size))));
-    // Damage-16 only: its rects are what a two-buffer store's switch copies whole.
-    if s.work == Work::Damage16 && !s.wire {
+    // Damage-16 only: its rects are what a two-buffer store's switch copies whole. Not
+    // beside a compositor, which the copier would take the server's CPU from.
+    if s.work == Work::Damage16 && !s.wire && server.kind() != ServerKind::Xwayland {
         let server_cpu = placed.map(|(_, server)| server);
         lanes.push(Ok(Box::new(HandoffRunner::new(s.size, s.work, server_cpu))));
     }
