@@ -18,7 +18,7 @@ use x11rb::protocol::shm::CompletionEvent;
 use crate::buffer::Buffer;
 use crate::geometry::Geometry;
 use crate::rects::Rects;
-use crate::switching::{Choice, Chooser, Copying};
+use crate::switching::{Choice, Chooser, Copying, Upload, COMPOSITED_BLOCK, UPLOAD_SETTLED};
 use crate::transport::{Memory, Transport};
 use crate::{pixels, Error, Rect, Region};
 
@@ -54,6 +54,13 @@ pub(crate) struct Buffers<C: Connection> {
     /// do the two differ).
     copying: Chooser<Copying>,
     partial: bool,
+    /// Whether small flushes go over the wire rather than through shared memory, by
+    /// measured frame time; whether the store can send them so now (shared memory,
+    /// its pixels the server's, no present or server-side copy: see the store's
+    /// flush); and whether the last flush was small (only then do the two differ).
+    upload: Chooser<Upload>,
+    pub(crate) wire_ok: bool,
+    small_flush: bool,
     conn: Arc<C>,
     counts: Counts,
     /// How the server attaches the segments made here (the front's own).
@@ -91,6 +98,10 @@ impl<C: Connection> Buffers<C> {
             measured: true,
             copying: Chooser::leaning([Copying::Whole, Copying::Cut]),
             partial: false,
+            upload: Chooser::leaning([Upload::Shm, Upload::Wire])
+                .timed(Duration::ZERO, UPLOAD_SETTLED),
+            wire_ok: false,
+            small_flush: false,
             conn: conn.clone(),
             counts: Counts::default(),
             flushes: 0,
@@ -102,6 +113,11 @@ impl<C: Connection> Buffers<C> {
     /// a compositor reads the window (`switching.rs`).
     pub(crate) fn lean_towards_waiting(&mut self) {
         self.chooser = Chooser::under_compositor();
+        // Blocks that hold the compositor's repaints, as the chooser's do.
+        self.copying = Chooser::leaning([Copying::Whole, Copying::Cut])
+            .timed(COMPOSITED_BLOCK, UPLOAD_SETTLED);
+        self.upload =
+            Chooser::leaning([Upload::Shm, Upload::Wire]).timed(COMPOSITED_BLOCK, UPLOAD_SETTLED);
     }
 
     /// Makes contended paints switch wherever the copy rule allows, measuring nothing
@@ -111,8 +127,21 @@ impl<C: Connection> Buffers<C> {
     }
 
     /// Counts a flush: the image as the app made it so far is what the front holds.
-    pub(crate) fn flushed(&mut self) {
+    /// `small` when it was a few pixels (where the wire may be the faster way).
+    pub(crate) fn flushed(&mut self, small: bool) {
         self.flushes += 1;
+        self.small_flush = small;
+    }
+
+    /// Whether a flush of `area` pixels of an image of `image` goes over the wire now
+    /// (the front is shared memory): small flushes do where that measured faster.
+    pub(crate) fn uploads_over_wire(&self, area: u64, image: u64) -> bool {
+        self.prefers_wire() && small(area, image)
+    }
+
+    /// Whether small flushes go over the wire now, having measured that faster.
+    pub(crate) fn prefers_wire(&self) -> bool {
+        self.wire_ok && self.front.reads_later() && self.upload.choice() == Upload::Wire
     }
 
     /// How many flushes ago the pixels lent by the last [`Buffers::make_writable`]
@@ -191,7 +220,11 @@ impl<C: Connection> Buffers<C> {
         let contended = self.front.busy_in(region);
         self.lent_age = 1;
         // Only where the server reads the memory later is there anything to choose.
+        // One trial at a time: each chooser's frames must differ by its options only.
         let choice = match self.chooses() {
+            true if self.copying.trying() || (self.upload.trying() && self.wire_ok) => {
+                self.chooser.choice()
+            }
             true => self.chooser.paint(Instant::now, contended),
             false => Choice::Switch,
         };
@@ -200,6 +233,7 @@ impl<C: Connection> Buffers<C> {
         // the frames.
         let measure_copying = choice == Choice::Switch
             && !self.chooser.trying()
+            && !self.upload.trying()
             && !self.switch_always
             && self.front.reads_later();
         let cutting = match measure_copying {
@@ -209,6 +243,22 @@ impl<C: Connection> Buffers<C> {
                 false
             }
         };
+        // How small flushes upload, measured while the other two are settled: where
+        // the last flush was small and the app paints faster than the server reads
+        // (or the wire is chosen, which leaves nothing in flight to find).
+        let measure_upload = self.wire_ok
+            && !self.chooser.trying()
+            && !self.copying.trying()
+            && !self.switch_always
+            && self.front.reads_later();
+        match measure_upload {
+            true => {
+                let matters =
+                    self.small_flush && (contended || self.upload.choice() == Upload::Wire);
+                self.upload.paint(Instant::now, matters);
+            }
+            false => self.upload.interrupted(),
+        }
         if !contended {
             return Ok(());
         }
@@ -500,6 +550,14 @@ fn timed_wait<C: Connection>(
     counts.waits += 1;
     counts.wait_time += started.elapsed();
     Ok(())
+}
+
+/// Whether a flush of `area` pixels of an image of `image` is small: an eighth of it
+/// at most. Only such flushes may go over the wire, so that a trial of it never
+/// sends whole frames through the socket (a full 1080p frame took 1.7-2.2x as long
+/// as through shared memory).
+fn small(area: u64, image: u64) -> bool {
+    area.saturating_mul(8) <= image
 }
 
 /// The most pixels of a stale rect a repaint may cover for the switch to copy all of

@@ -35,6 +35,14 @@
 //! app's core and the server's sharing a cache, cutting gave 6–12% shorter damage-16
 //! frames; with them apart, copying whole 2–7%. It is measured only while switching
 //! is settled (frames of a trial of switching and waiting say nothing of it).
+//!
+//! And a third ([`Upload`]) decides how small flushes (an eighth of the image at
+//! most) reach the server from shared memory: `ShmPutImage`, or `PutImage` with the
+//! pixels in the request. Over the wire the server never reads the app's memory, so
+//! the lines the app paints stay in its core: with the cores apart, damage-16 frames
+//! took 0.054 ms so against 0.076 through shared memory; with them together, 1.6x as
+//! long. A trial of the wire where it loses costs its frames, so a choice of uploads
+//! lasts [`UPLOAD_SETTLED`] at least. One chooser measures at a time.
 
 use std::time::{Duration, Instant};
 
@@ -58,6 +66,22 @@ pub(crate) enum Copying {
     Cut,
 }
 
+/// How a flush of a few pixels from shared memory reaches the server
+/// (`store/flush.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Upload {
+    /// `ShmPutImage`: the server copies the pixels out of the app's memory.
+    Shm,
+    /// `PutImage`: the pixels travel in the request, and the server never reads the
+    /// app's memory, whose lines then stay in the app's core.
+    Wire,
+}
+
+/// A choice of uploads lasts this long at least before the next trial: a trial of
+/// the wire where shared memory is faster costs its blocks' frames (1.6x as long in
+/// a run of damage-16), so it comes seldom.
+pub(crate) const UPLOAD_SETTLED: Duration = Duration::from_secs(5);
+
 /// The trial's blocks, in order (indices into a chooser's two options): ABBA BAAB,
 /// so that a machine slowing down or speeding up during the trial favours neither.
 const ORDER: [usize; 8] = [0, 1, 1, 0, 1, 0, 0, 1];
@@ -71,7 +95,7 @@ const BLOCK: usize = 16;
 /// so a block of 16 damage-16 frames (1 ms) holds one repaint or none, and decided by
 /// that which choice won: in three runs of the bench on Xwayland the store switched
 /// in two and took 0.73–0.79x softbuffer's time there, 0.94x where it waited.
-const COMPOSITED_BLOCK: Duration = Duration::from_millis(50);
+pub(crate) const COMPOSITED_BLOCK: Duration = Duration::from_millis(50);
 /// Under a compositor, a choice lasts this much longer than its paints before the
 /// next trial (a trial of fast frames takes some 0.4 s: under a tenth of the time)...
 const COMPOSITED_SETTLED: Duration = Duration::from_secs(5);
@@ -184,6 +208,14 @@ impl<T: Copy + Eq> Chooser<T> {
             block_time: Duration::ZERO,
             settled_time: Duration::ZERO,
         }
+    }
+
+    /// The chooser with blocks lasting `block` at least, and a settled choice `settled`
+    /// more than its paints.
+    pub(crate) fn timed(mut self, block: Duration, settled: Duration) -> Self {
+        self.block_time = block;
+        self.settled_time = settled;
+        self
     }
 
     /// What a contended paint does now.

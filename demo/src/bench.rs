@@ -277,6 +277,8 @@ pub struct Outcome {
     prefers_waiting: Option<bool>,
     /// Whether its switching repaints cut out what they write (xbs's own lanes).
     repaints_cut: Option<bool>,
+    /// Whether its small flushes go over the wire (xbs's own lanes).
+    uploads_over_wire: Option<bool>,
     status: String,
 }
 
@@ -340,6 +342,10 @@ pub(crate) trait Runner {
     }
     /// Whether its switching repaints cut out what they write (xbs's lanes).
     fn repaints_cut(&self) -> Option<bool> {
+        None
+    }
+    /// Whether its small flushes go over the wire (xbs's lanes).
+    fn uploads_over_wire(&self) -> Option<bool> {
         None
     }
     /// Allocations made inside the contender's own calls (the library's, not the
@@ -526,6 +532,10 @@ impl<C: Connection> Runner for XbsRunner<C> {
         self.window.store().map(|s| s.stats().repaints_cut)
     }
 
+    fn uploads_over_wire(&self) -> Option<bool> {
+        self.window.store().map(|s| s.stats().uploads_over_wire)
+    }
+
     fn raise(&mut self) -> Result<(), Box<dyn Error>> {
         raise(&**self.window.connection(), self.window.id())?;
         // The Expose of what was hidden is repaired by the store here, before timing.
@@ -710,6 +720,11 @@ macro_rules! surface_runner {
             fn repaints_cut(&self) -> Option<bool> {
                 #[allow(clippy::redundant_closure_call)]
                 ($stats)(&self.surface).map(|s: xbs::Stats| s.repaints_cut)
+            }
+
+            fn uploads_over_wire(&self) -> Option<bool> {
+                #[allow(clippy::redundant_closure_call)]
+                ($stats)(&self.surface).map(|s: xbs::Stats| s.uploads_over_wire)
             }
         }
     };
@@ -1526,6 +1541,7 @@ fn on_server(
                     segments_alive: None,
                     prefers_waiting: None,
                     repaints_cut: None,
+                    uploads_over_wire: None,
                     status: format!("skipped: {why}"),
                 });
                 continue;
@@ -1662,6 +1678,7 @@ fn on_server(
                 segments_alive: lane.runner.segments_alive(),
                 prefers_waiting: lane.runner.prefers_waiting(),
                 repaints_cut: lane.runner.repaints_cut(),
+                uploads_over_wire: lane.runner.uploads_over_wire(),
                 status: lane.failed.clone().map_or("ok".into(), |e| {
                     match e.starts_with(crate::qt_lane::SKIPPED) {
                         true => e,
@@ -1754,11 +1771,12 @@ fn print_scenario(outcomes: &[Outcome], scenario: &str, paint: Option<Paint>, tr
             vs_floor,
             o.allocs_per_frame,
             o.segments_alive.map_or("-".into(), |s| s.to_string()),
-            match (o.prefers_waiting, o.repaints_cut) {
-                (Some(true), _) => "wait",
-                (Some(false), Some(true)) => "cut",
-                (Some(false), _) => "switch",
-                (None, _) => "-",
+            match (o.uploads_over_wire, o.prefers_waiting, o.repaints_cut) {
+                (Some(true), _, _) => "wire",
+                (_, Some(true), _) => "wait",
+                (_, Some(false), Some(true)) => "cut",
+                (_, Some(false), _) => "switch",
+                (_, None, _) => "-",
             },
         );
     }
@@ -1791,6 +1809,7 @@ fn json(gbps: f64, trip: f64, place: Place, outcomes: &[Outcome]) -> String {
                 "segments_alive": o.segments_alive,
                 "prefers_waiting": o.prefers_waiting,
                 "repaints_cut": o.repaints_cut,
+                "uploads_over_wire": o.uploads_over_wire,
                 "status": o.status,
             })
         })

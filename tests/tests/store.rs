@@ -1689,3 +1689,72 @@ fn moving_sprites_repainted_keep_their_trails_whether_switches_copy_whole_or_cut
         sc.check(&format!("{transport:?}"));
     }
 }
+
+/// Small flushes from shared memory go through `ShmPutImage` or, where the store
+/// measures that faster, over the wire in `PutImage` requests; its trial sends some
+/// each way. Either way the window shows exactly what was flushed, and the image
+/// stays the app's. With the transport forced, none goes over the wire.
+#[test]
+fn small_flushes_show_exactly_their_pixels_through_shared_memory_or_over_the_wire() {
+    let server = XServer::start().unwrap();
+    let (w, h) = (640u16, 480u16);
+    let mut sc = scene(&server, w, h, false);
+    // The transport the store picks (shared memory, on every server of the suite).
+    let options = Options::new().busy(Busy::Switch);
+    let mut store = BackingStore::new(sc.conn.clone(), sc.window, options).unwrap();
+    sc.model_store(&store);
+    assert_ne!(store.transport(), Transport::PutImage);
+    let mut image = vec![0u32; w as usize * h as usize];
+    let all = region(&[(0, 0, w as u32, h as u32)]);
+    sc.paint_flush(&mut store, &mut image, &all, 1);
+    // Until the trial has sent some over the wire (a few hundred frames where its
+    // blocks last 16 frames; more under a compositor).
+    for n in 0..30_000u32 {
+        if n >= 1000 && store.stats().wire_flushes > 0 {
+            break;
+        }
+        // 16 sprites of 32x32: a twentieth of the image, a small flush.
+        let sprites: Vec<_> = (0..16u32)
+            .map(|i| {
+                let x = (i * 37 + n * 3) % (w as u32 - 32);
+                let y = (i * 23 + n * 2) % (h as u32 - 32);
+                (x as i32, y as i32, 32, 32)
+            })
+            .collect();
+        sc.repaint_flush(&mut store, &mut image, &region(&sprites), n + 2);
+        if n % 4 == 3 {
+            while let Some(event) = sc.conn.poll_for_event().unwrap() {
+                store.handle_event(&event);
+            }
+        }
+    }
+    let stats = store.stats();
+    assert!(stats.wire_flushes > 0, "no trial of the wire: {stats:?}");
+    assert!(
+        stats.flushes - stats.wire_flushes > 100,
+        "shared memory: {stats:?}"
+    );
+    sc.conn.sync().unwrap();
+    // What the flushes showed, each as its own way sent it...
+    sc.check("the flushes");
+    // ...and the image, all of it.
+    store.flush(&all).unwrap();
+    sc.shown(&image, &all);
+    sc.check("the image");
+    drop(store);
+    // Forced: shared memory only, for as many frames as the trial above took at most.
+    let mut store = sc.store_switching(Transport::ShmFd);
+    for n in 0..stats.flushes as u32 {
+        let x = (n * 3) % (w as u32 - 32);
+        let sprite = region(&[(x as i32, 100, 32, 32), (x as i32 + 200, 300, 32, 32)]);
+        sc.repaint_flush(&mut store, &mut image, &sprite, n);
+        if n % 4 == 3 {
+            while let Some(event) = sc.conn.poll_for_event().unwrap() {
+                store.handle_event(&event);
+            }
+        }
+    }
+    let forced = store.stats();
+    assert!(forced.switches > 100, "{forced:?}");
+    assert_eq!(forced.wire_flushes, 0, "{forced:?}");
+}

@@ -39,10 +39,12 @@ impl<C: Connection> BackingStore<C> {
 
     pub(super) fn flush_now(&mut self, region: &Region) -> Result<(), Error> {
         let errors = self.request_errors();
+        self.canvas.buffers.wire_ok = self.can_upload_over_wire();
         let Scratch {
             clip,
             rects,
             clip_bytes,
+            wire,
         } = &mut self.scratch;
         let canvas = &mut self.canvas;
         region.intersect_rect_into(canvas.geometry.rect(), clip);
@@ -50,12 +52,17 @@ impl<C: Connection> BackingStore<C> {
             return Ok(());
         }
         canvas.settle_layout(None);
+        let image_area = canvas.geometry.rect().area();
+        let small = clip.area().saturating_mul(8) <= image_area;
+        // A few pixels from shared memory may go in the requests, where that measured
+        // faster (`buffers.rs`): then the server never reads the memory.
+        let over_wire = canvas.buffers.uploads_over_wire(clip.area(), image_area);
         // A compositor is told every pixel sent: over shared memory, where a merge
         // saves only a request, it sends none beside the region (of few enough rects
         // that the compositor would take them one by one), but may send some of the
         // region's twice where that saves requests (`region/cover.rs`).
         let exact = exact_damage(self.composited, clip.len());
-        if exact && canvas.buffers.front().reads_later() {
+        if exact && canvas.buffers.front().reads_later() && !over_wire {
             clip.cover(COALESCE_SLACK, rects);
         } else {
             clip.coalesced(COALESCE_SLACK, rects);
@@ -93,7 +100,7 @@ impl<C: Connection> BackingStore<C> {
                         let bpp = canvas.geometry.format.bytes_per_pixel() as u64;
                         self.stats.bytes_uploaded += clip.area() * bpp;
                         self.stats.flushes += 1;
-                        canvas.buffers.flushed();
+                        canvas.buffers.flushed(small);
                         self.pace.flushed()?;
                         return self.conn.flush().map_err(Error::conn("flush"));
                     }
@@ -135,7 +142,21 @@ impl<C: Connection> BackingStore<C> {
         let completion = self.events.reach_the_store();
         let one_put = (2..=CLIP_MAX).contains(&clip.len())
             && clip_the_bounds(exact, clip.area(), clip.bounds().area());
-        if front.reads_later() && one_put {
+        if over_wire {
+            // Each coalesced rect in PutImage bands, as the put-image transport sends
+            // them: nothing left in flight.
+            let pixels = front.memory.pixels();
+            for (i, &r) in rects.iter().enumerate() {
+                let sent = crate::transport::wire::put(conn, &target, pixels, wire, r)?;
+                self.stats.bytes_uploaded += sent.bytes;
+                self.stats.requests += sent.requests;
+                last_seq = sent.sequence;
+                if i == 0 {
+                    first_seq = (sent.sequence + 1).saturating_sub(sent.requests.max(1));
+                }
+            }
+            self.stats.wire_flushes += 1;
+        } else if front.reads_later() && one_put {
             // Several rects: the damage as the GC's clip, then one put of its bounds.
             // The server reads exactly the damaged pixels, and handles two requests,
             // not one a rect (each of which RustConnection polls the socket for). A
@@ -178,15 +199,26 @@ impl<C: Connection> BackingStore<C> {
             }
         }
         self.shown.record(first_seq, clip);
-        if front.reads_later() {
+        if front.reads_later() && !over_wire {
             front.uploaded(conn, last_seq, rects)?;
         }
         self.show_or_present()?;
         self.stats.flushes += 1;
-        self.canvas.buffers.flushed();
+        self.canvas.buffers.flushed(small);
         self.pace.flushed()?;
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(())
+    }
+
+    /// Whether a flush from shared memory could go over the wire instead: the
+    /// transport was not forced, the pixels are the server's (no conversion), and go
+    /// straight to the window (no present, no server-side copy, which read the memory
+    /// or need it whole).
+    pub(super) fn can_upload_over_wire(&self) -> bool {
+        !self.transports.forced()
+            && self.presenter.is_none()
+            && self.server_copy.is_none()
+            && self.canvas.conversion.is_none()
     }
 
     /// After uploading the scratch clip into the server-side copy, if there is one:

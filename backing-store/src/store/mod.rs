@@ -184,6 +184,8 @@ struct Scratch {
     rects: Vec<Rect>,
     /// The `SetClipRectangles` request of a many-rect flush.
     clip_bytes: Vec<u8>,
+    /// Rows gathered for a `PutImage` of a flush from shared memory over the wire.
+    wire: Vec<u8>,
 }
 
 impl<C: Connection> BackingStore<C> {
@@ -381,6 +383,7 @@ impl<C: Connection> BackingStore<C> {
         s.switches = counts.switches;
         s.prefers_waiting = buffers.prefers_waiting();
         s.repaints_cut = buffers.repaints_cut();
+        s.uploads_over_wire = buffers.prefers_wire();
         s.allocations += counts.spares;
         s.segments_alive = buffers.segments_alive();
         s.server_copy = self.server_copy.is_some();

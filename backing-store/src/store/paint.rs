@@ -186,6 +186,7 @@ impl<C: Connection> BackingStore<C> {
     ) -> Result<Frame<'_>, Error> {
         self.enter()?;
         region.intersect_rect_into(self.canvas.geometry.rect(), &mut self.painting);
+        self.canvas.buffers.wire_ok = self.can_upload_over_wire();
         let lent = self.canvas.lend(&self.painting, repaint, untracked);
         self.noted(lent)?;
         let g = self.canvas.geometry;

@@ -28,6 +28,12 @@ pub(crate) struct Choice {
 }
 
 impl Choice {
+    /// Whether the caller forced the transport ([`crate::Options::transport`]): then
+    /// every upload uses it, none goes over the wire from shared memory.
+    pub(crate) fn forced(&self) -> bool {
+        self.forced
+    }
+
     /// The candidates for a server that offers `caps`: `forced` alone (or an error if
     /// the server cannot take it), else all that it offers, with the one `XBS_TRANSPORT`
     /// names first.

@@ -53,57 +53,76 @@ impl WireMemory {
         t: &Target,
         r: Rect,
     ) -> Result<Sent, Error> {
-        let room = conn
-            .maximum_request_bytes()
-            .min(PLAIN_REQUEST)
-            .saturating_sub(HEADER);
-        let mut requests = 0;
-        let mut sequence = 0;
-        for band in bands(r, room, t.bytes_per_pixel, t.pad) {
-            sequence = self.put_band(conn, t, band)?;
-            requests += 1;
-        }
-        Ok(Sent {
-            bytes: r.area() * t.bytes_per_pixel as u64,
-            requests,
-            sequence,
-        })
+        put(conn, t, &self.image, &mut self.scratch, r)
     }
+}
 
-    fn put_band<C: Connection>(&mut self, conn: &C, t: &Target, r: Rect) -> Result<u64, Error> {
-        let row = r.width as usize * t.bytes_per_pixel;
-        let padded = row.next_multiple_of(t.pad);
-        let (x, y) = (r.x as usize, r.y as usize);
-        let height = r.height as usize;
-        let data: &[u8] = if x == 0 && padded == t.stride {
-            // Whole rows: straight from the image, padding included.
-            &self.image[y * t.stride..(y + height) * t.stride]
-        } else {
-            let need = padded * height;
-            self.scratch.clear();
-            self.scratch
-                .try_reserve(need)
-                .map_err(|_| Error::OutOfMemory { bytes: need })?;
-            for line in pixels::rows(r, t.stride, t.bytes_per_pixel) {
-                self.scratch.extend_from_slice(&self.image[line]);
-                self.scratch.resize(self.scratch.len() + padded - row, 0);
-            }
-            &self.scratch
-        };
-        let request = PutImageRequest {
-            format: ImageFormat::Z_PIXMAP,
-            drawable: t.drawable,
-            gc: t.gc,
-            width: u16_of(r.width, t)?,
-            height: u16_of(r.height, t)?,
-            dst_x: i16::try_from(r.x).unwrap_or(i16::MAX),
-            dst_y: i16::try_from(r.y).unwrap_or(i16::MAX),
-            left_pad: 0,
-            depth: t.depth,
-            data: Cow::Borrowed(data),
-        };
-        request::put_image(conn, &request, t.errors).map_err(Error::conn("PutImage"))
+/// `PutImage` requests of `r` (inside `image`, laid out as `t` says) to `t`, in bands
+/// under the server's request limit, gathering rows in `scratch` where a band is not
+/// whole rows. The requests hold the pixels: `image` is not read once this returns.
+pub(crate) fn put<C: Connection>(
+    conn: &C,
+    t: &Target,
+    image: &[u8],
+    scratch: &mut Vec<u8>,
+    r: Rect,
+) -> Result<Sent, Error> {
+    let room = conn
+        .maximum_request_bytes()
+        .min(PLAIN_REQUEST)
+        .saturating_sub(HEADER);
+    let mut requests = 0;
+    let mut sequence = 0;
+    for band in bands(r, room, t.bytes_per_pixel, t.pad) {
+        sequence = put_band(conn, t, image, scratch, band)?;
+        requests += 1;
     }
+    Ok(Sent {
+        bytes: r.area() * t.bytes_per_pixel as u64,
+        requests,
+        sequence,
+    })
+}
+
+fn put_band<C: Connection>(
+    conn: &C,
+    t: &Target,
+    image: &[u8],
+    scratch: &mut Vec<u8>,
+    r: Rect,
+) -> Result<u64, Error> {
+    let row = r.width as usize * t.bytes_per_pixel;
+    let padded = row.next_multiple_of(t.pad);
+    let (x, y) = (r.x as usize, r.y as usize);
+    let height = r.height as usize;
+    let data: &[u8] = if x == 0 && padded == t.stride {
+        // Whole rows: straight from the image, padding included.
+        &image[y * t.stride..(y + height) * t.stride]
+    } else {
+        let need = padded * height;
+        scratch.clear();
+        scratch
+            .try_reserve(need)
+            .map_err(|_| Error::OutOfMemory { bytes: need })?;
+        for line in pixels::rows(r, t.stride, t.bytes_per_pixel) {
+            scratch.extend_from_slice(&image[line]);
+            scratch.resize(scratch.len() + padded - row, 0);
+        }
+        scratch
+    };
+    let request = PutImageRequest {
+        format: ImageFormat::Z_PIXMAP,
+        drawable: t.drawable,
+        gc: t.gc,
+        width: u16_of(r.width, t)?,
+        height: u16_of(r.height, t)?,
+        dst_x: i16::try_from(r.x).unwrap_or(i16::MAX),
+        dst_y: i16::try_from(r.y).unwrap_or(i16::MAX),
+        left_pad: 0,
+        depth: t.depth,
+        data: Cow::Borrowed(data),
+    };
+    request::put_image(conn, &request, t.errors).map_err(Error::conn("PutImage"))
 }
 
 /// Splits `r` into pieces whose pixel data (`bpp` bytes a pixel, rows padded to `pad`
