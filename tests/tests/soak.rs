@@ -9,7 +9,7 @@
 //! - `XBS_SOAK_SECS=N`: N seconds per configuration and seed instead (the long form:
 //!   `XBS_SOAK_SECS=60 cargo test --release -p xbs-tests --test soak -- --nocapture`);
 //! - `XBS_SOAK_SEED=N`: that seed only;
-//! - `XBS_SOAK_ONLY=NAME[,NAME..]`: only those configurations (`shm-fd`,
+//! - `XBS_SOAK_ONLY=NAME[,NAME..]`: only those configurations (`auto`, `shm-fd`,
 //!   `shm-fd+copy`, `shm-sysv`, `shm-sysv+copy`, `put-image`, `put-image+copy`,
 //!   `shm-fd+present`, `put-image+present`, `depth-16`).
 //!
@@ -41,7 +41,15 @@ struct Config {
 }
 
 /// The configurations on the default (depth 24) server.
-const CONFIGS: [Config; 8] = [
+const CONFIGS: [Config; 9] = [
+    // The transport the store picks: shared memory, small flushes over the wire
+    // where that measures faster.
+    Config {
+        name: "auto",
+        transport: None,
+        server_copy: false,
+        present: PresentMode::Off,
+    },
     Config::new("shm-fd", Transport::ShmFd, false),
     Config::new("shm-fd+copy", Transport::ShmFd, true),
     Config::new("shm-sysv", Transport::ShmSysV, false),

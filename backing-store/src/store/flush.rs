@@ -62,7 +62,10 @@ impl<C: Connection> BackingStore<C> {
         // that the compositor would take them one by one), but may send some of the
         // region's twice where that saves requests (`region/cover.rs`).
         let exact = exact_damage(self.composited, clip.len());
-        if exact && canvas.buffers.front().reads_later() && !over_wire {
+        // Over the wire from shared memory too: a flush shows exactly its region, as
+        // it does through shared memory (the put-image transport's own coalesced
+        // rects may show a few pixels around it).
+        if over_wire || (exact && canvas.buffers.front().reads_later()) {
             clip.cover(COALESCE_SLACK, rects);
         } else {
             clip.coalesced(COALESCE_SLACK, rects);
@@ -143,8 +146,7 @@ impl<C: Connection> BackingStore<C> {
         let one_put = (2..=CLIP_MAX).contains(&clip.len())
             && clip_the_bounds(exact, clip.area(), clip.bounds().area());
         if over_wire {
-            // Each coalesced rect in PutImage bands, as the put-image transport sends
-            // them: nothing left in flight.
+            // Each rect of the cover in PutImage bands: nothing left in flight.
             let pixels = front.memory.pixels();
             for (i, &r) in rects.iter().enumerate() {
                 let sent = crate::transport::wire::put(conn, &target, pixels, wire, r)?;
