@@ -113,11 +113,10 @@ impl<C: Connection> Buffers<C> {
     /// a compositor reads the window (`switching.rs`).
     pub(crate) fn lean_towards_waiting(&mut self) {
         self.chooser = Chooser::under_compositor();
-        // Blocks that hold the compositor's repaints, as the chooser's do.
+        // Blocks that hold the compositor's repaints, as the chooser's do (the store
+        // sends nothing over the wire from shared memory there).
         self.copying = Chooser::leaning([Copying::Whole, Copying::Cut])
             .timed(COMPOSITED_BLOCK, UPLOAD_SETTLED);
-        self.upload =
-            Chooser::leaning([Upload::Shm, Upload::Wire]).timed(COMPOSITED_BLOCK, UPLOAD_SETTLED);
     }
 
     /// Makes contended paints switch wherever the copy rule allows, measuring nothing

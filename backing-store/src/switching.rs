@@ -42,7 +42,8 @@
 //! the lines the app paints stay in its core: with the cores apart, damage-16 frames
 //! took 0.054 ms so against 0.076 through shared memory; with them together, 1.6x as
 //! long. A trial of the wire where it loses costs its frames, so a choice of uploads
-//! lasts [`UPLOAD_SETTLED`] at least. One chooser measures at a time.
+//! lasts [`UPLOAD_SETTLED`] at least; and there is none under a compositor, where a
+//! block lasts 50 ms and a trial tenths of a second. One chooser measures at a time.
 
 use std::time::{Duration, Instant};
 

@@ -26,7 +26,8 @@ pub struct Options {
     /// `None` (the default) picks the best that works: `XBS_TRANSPORT` if set and
     /// usable, else shm-fd, shm-sysv, put-image, in that order; and with shared memory,
     /// sends small flushes in `PutImage` requests instead where that measures faster
-    /// ([`Stats::uploads_over_wire`]). Forced, every upload uses the transport.
+    /// and no compositor reads the window ([`Stats::uploads_over_wire`]). Forced,
+    /// every upload uses the transport.
     pub transport: Option<Transport>,
     /// Keep a copy of the window on the server (a pixmap of its size): flushes upload
     /// into it and copy it onto the window, so that Expose repairs and scrolls cost no
