@@ -871,11 +871,7 @@ impl Runner for MemcpyRunner {
         };
         let mut bytes = 0;
         for r in &copied {
-            let row = r.width as usize * 4;
-            for y in r.y as usize..(r.y as u32 + r.height) as usize {
-                let at = y * stride + r.x as usize * 4;
-                self.dst[at..at + row].copy_from_slice(&self.src[at..at + row]);
-            }
+            copy_rect(&self.src, &mut self.dst, stride, *r);
             bytes += r.area() * 4;
         }
         std::hint::black_box(&self.dst);

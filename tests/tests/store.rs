@@ -1648,6 +1648,32 @@ fn a_repaint_tells_how_many_flushes_old_its_pixels_are() {
     );
 }
 
+/// Frame `n` of 16 sprites of 32x32 moving 3 px right and 2 down a frame over the
+/// scene's window: repainted (`begin_repaint`) where they now are with a pattern of
+/// `n`, and flushed; events handed over every fourth frame, late, as a busy app does
+/// (most paints find the front's last upload not known to be read).
+fn sprites_frame(
+    sc: &mut Scene,
+    store: &mut BackingStore<Arc<RustConnection>>,
+    image: &mut [u32],
+    n: u32,
+) {
+    let (w, h) = (sc.w, sc.h);
+    let sprites: Vec<_> = (0..16u32)
+        .map(|i| {
+            let x = (i * 37 + n * 3) % (w - 32);
+            let y = (i * 23 + n * 2) % (h - 32);
+            (x as i32, y as i32, 32, 32)
+        })
+        .collect();
+    sc.repaint_flush(store, image, &region(&sprites), n + 2);
+    if n % 4 == 3 {
+        while let Some(event) = sc.conn.poll_for_event().unwrap() {
+            store.handle_event(&event);
+        }
+    }
+}
+
 /// Sprites moving a few pixels a frame, each repainted (`begin_repaint`) where it now
 /// is while the server may still read where it was: every switch copies the other
 /// buffer's stale trails, whole or cut around the repaint, as the store measures
@@ -1664,21 +1690,7 @@ fn moving_sprites_repainted_keep_their_trails_whether_switches_copy_whole_or_cut
         let all = region(&[(0, 0, w as u32, h as u32)]);
         sc.paint_flush(&mut store, &mut image, &all, 1);
         for n in 0..600u32 {
-            let sprites: Vec<_> = (0..16u32)
-                .map(|i| {
-                    let x = (i * 37 + n * 3) % (w as u32 - 32);
-                    let y = (i * 23 + n * 2) % (h as u32 - 32);
-                    (x as i32, y as i32, 32, 32)
-                })
-                .collect();
-            sc.repaint_flush(&mut store, &mut image, &region(&sprites), n + 2);
-            // Events handed over late, as a busy app does: most paints find the
-            // front's last upload not known to be read.
-            if n % 4 == 3 {
-                while let Some(event) = sc.conn.poll_for_event().unwrap() {
-                    store.handle_event(&event);
-                }
-            }
+            sprites_frame(&mut sc, &mut store, &mut image, n);
         }
         let stats = store.stats();
         assert!(stats.switches > 100, "{transport:?}: {stats:?}");
@@ -1715,20 +1727,8 @@ fn small_flushes_show_exactly_their_pixels_through_shared_memory_or_over_the_wir
         if n >= 1000 && (composited || store.stats().wire_flushes > 0) {
             break;
         }
-        // 16 sprites of 32x32: a twentieth of the image, a small flush.
-        let sprites: Vec<_> = (0..16u32)
-            .map(|i| {
-                let x = (i * 37 + n * 3) % (w as u32 - 32);
-                let y = (i * 23 + n * 2) % (h as u32 - 32);
-                (x as i32, y as i32, 32, 32)
-            })
-            .collect();
-        sc.repaint_flush(&mut store, &mut image, &region(&sprites), n + 2);
-        if n % 4 == 3 {
-            while let Some(event) = sc.conn.poll_for_event().unwrap() {
-                store.handle_event(&event);
-            }
-        }
+        // A twentieth of the image: a small flush.
+        sprites_frame(&mut sc, &mut store, &mut image, n);
     }
     let stats = store.stats();
     match composited {
