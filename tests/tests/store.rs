@@ -1763,3 +1763,43 @@ fn small_flushes_show_exactly_their_pixels_through_shared_memory_or_over_the_wir
     assert!(forced.switches > 100, "{forced:?}");
     assert_eq!(forced.wire_flushes, 0, "{forced:?}");
 }
+
+/// A paint of the whole image whose damage is told only at the flush (`begin_frame`,
+/// softbuffer's shape) over a whole-image flush still in flight waits for the server
+/// rather than copy the image into the other buffer, however many such paints waited
+/// before (whose pixels would otherwise earn the copy): copying a whole frame costs
+/// the app about what the server's read of it does. A tracked paint of all of it
+/// (`begin_paint`), which the copy rule lets switch, does switch. Either way the window
+/// ends up showing the last frame.
+#[test]
+fn a_whole_frame_told_at_the_flush_waits_rather_than_copy_the_image() {
+    let server = XServer::start().unwrap();
+    let (w, h) = (320u32, 240u32);
+    let mut sc = scene(&server, w as u16, h as u16, false);
+    let all = region(&[(0, 0, w, h)]);
+    for untracked in [true, false] {
+        let mut store = sc.store_switching(Transport::ShmFd);
+        let mut frame = store.begin_frame().unwrap();
+        frame.fill(all.bounds(), 0xff10_2030);
+        frame.flush(&all).unwrap();
+        // Five frames, each begun before the store knows the one before was read (its
+        // events are never handed over).
+        for n in 0..5u32 {
+            let mut frame = match untracked {
+                true => store.begin_frame().unwrap(),
+                false => store.begin_paint(&all).unwrap(),
+            };
+            frame.fill(all.bounds(), 0xff40_5060 + n);
+            frame.flush(&all).unwrap();
+        }
+        let stats = store.stats();
+        let what = format!("untracked {untracked}: {stats:?}");
+        match untracked {
+            true => assert_eq!((stats.switches, stats.waits), (0, 5), "{what}"),
+            false => assert!(stats.switches > 0, "{what}"),
+        }
+        sc.conn.sync().unwrap();
+        sc.model.fill(0xff40_5064);
+        sc.check(&what);
+    }
+}
