@@ -18,7 +18,9 @@ use x11rb::protocol::shm::CompletionEvent;
 use crate::buffer::Buffer;
 use crate::geometry::Geometry;
 use crate::rects::Rects;
-use crate::switching::{Choice, Chooser, Copying, Upload, COMPOSITED_BLOCK, UPLOAD_SETTLED};
+use crate::switching::{
+    Choice, Chooser, Copying, Upload, COMPOSITED_BLOCK, COMPOSITED_SETTLED, UPLOAD_SETTLED,
+};
 use crate::transport::{Memory, Transport};
 use crate::{pixels, Error, Rect, Region};
 
@@ -116,7 +118,7 @@ impl<C: Connection> Buffers<C> {
         // Blocks that hold the compositor's repaints, as the chooser's do (the store
         // sends nothing over the wire from shared memory there).
         self.copying = Chooser::leaning([Copying::Whole, Copying::Cut])
-            .timed(COMPOSITED_BLOCK, UPLOAD_SETTLED);
+            .timed(COMPOSITED_BLOCK, COMPOSITED_SETTLED);
     }
 
     /// Makes contended paints switch wherever the copy rule allows, measuring nothing
@@ -312,10 +314,11 @@ impl<C: Connection> Buffers<C> {
 
     /// Swaps the front with the spare (made now if there is none), after copying into
     /// the spare what changed since it was last the front, less what a repaint of
-    /// `painting` overwrites (all of it with `cutting`, else see [`cut`]). Returns `false`, having done nothing, when there is no
-    /// second buffer to be had, or when the copy would cost more than waiting is
-    /// allowed to: more pixels than this paint writes (`painted`) plus those written by the paints
-    /// that waited since the last switch. So over time a switch never copies more than
+    /// `painting` overwrites (all of it with `cutting`, else see [`cut`]). Returns
+    /// `false`, having done nothing, when there is no second buffer to be had, or when
+    /// the copy would cost more than waiting is allowed to: more pixels than this paint
+    /// writes (`painted`) plus those written by the paints that waited since the last
+    /// switch. So over time a switch never copies more than
     /// the app paints: a scroll of the whole window followed by a paint of the strip
     /// that came in waits (as it did before there were two buffers) where copying the
     /// whole window each frame would cost more, while sprites moving a few pixels a
@@ -567,7 +570,7 @@ fn timed_wait<C: Connection>(
 /// at most. Only such flushes may go over the wire, so that a trial of it never
 /// sends whole frames through the socket (a full 1080p frame took 1.7-2.2x as long
 /// as through shared memory).
-fn small(area: u64, image: u64) -> bool {
+pub(crate) fn small(area: u64, image: u64) -> bool {
     area.saturating_mul(8) <= image
 }
 

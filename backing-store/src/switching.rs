@@ -40,8 +40,8 @@
 //! most) reach the server from shared memory: `ShmPutImage`, or `PutImage` with the
 //! pixels in the request. Over the wire the server never reads the app's memory, so
 //! the lines the app paints stay in its core: with the cores apart, damage-16 frames
-//! took 0.054 ms so against 0.076 through shared memory; with them together, 1.6x as
-//! long. A trial of the wire where it loses costs its frames, so a choice of uploads
+//! took 0.054 ms so against 0.076 through shared memory; with them together,
+//! 1.75-2x as long. A trial of the wire where it loses costs its frames, so a choice of uploads
 //! lasts [`UPLOAD_SETTLED`] at least; and there is none under a compositor, where a
 //! block lasts 50 ms and a trial tenths of a second. One chooser measures at a time.
 
@@ -79,8 +79,8 @@ pub(crate) enum Upload {
 }
 
 /// A choice of uploads lasts this long at least before the next trial: a trial of
-/// the wire where shared memory is faster costs its blocks' frames (1.6x as long in
-/// a run of damage-16), so it comes seldom.
+/// the wire where shared memory is faster costs its blocks' frames (1.75-2x as long
+/// in runs of damage-16), so it comes seldom.
 pub(crate) const UPLOAD_SETTLED: Duration = Duration::from_secs(5);
 
 /// The trial's blocks, in order (indices into a chooser's two options): ABBA BAAB,
@@ -99,7 +99,7 @@ const BLOCK: usize = 16;
 pub(crate) const COMPOSITED_BLOCK: Duration = Duration::from_millis(50);
 /// Under a compositor, a choice lasts this much longer than its paints before the
 /// next trial (a trial of fast frames takes some 0.4 s: under a tenth of the time)...
-const COMPOSITED_SETTLED: Duration = Duration::from_secs(5);
+pub(crate) const COMPOSITED_SETTLED: Duration = Duration::from_secs(5);
 /// ...and the first, waiting, this much: an app painting flat out for a moment (an
 /// animation of a second) pays no trial.
 const COMPOSITED_FIRST: Duration = Duration::from_secs(1);

@@ -53,7 +53,7 @@ impl<C: Connection> BackingStore<C> {
         }
         canvas.settle_layout(None);
         let image_area = canvas.geometry.rect().area();
-        let small = clip.area().saturating_mul(8) <= image_area;
+        let small = crate::buffers::small(clip.area(), image_area);
         // A few pixels from shared memory may go in the requests, where that measured
         // faster (`buffers.rs`): then the server never reads the memory.
         let over_wire = canvas.buffers.uploads_over_wire(clip.area(), image_area);
