@@ -229,14 +229,15 @@ impl<C: Connection> Buffers<C> {
             true => self.chooser.paint(Instant::now, contended),
             false => Choice::Switch,
         };
+        // The other two measure only where the server reads the memory later, and not
+        // where vblanks pace the frames.
+        let measurable = !self.switch_always && self.front.reads_later();
         // How a switch copies, measured while switching is settled (frames of a trial
-        // of switching and waiting say nothing of it), and not where vblanks pace
-        // the frames.
-        let measure_copying = choice == Choice::Switch
+        // of switching and waiting say nothing of it).
+        let measure_copying = measurable
+            && choice == Choice::Switch
             && !self.chooser.trying()
-            && !self.upload.trying()
-            && !self.switch_always
-            && self.front.reads_later();
+            && !self.upload.trying();
         let cutting = match measure_copying {
             true => self.copying.paint(Instant::now, self.partial) == Copying::Cut,
             false => {
@@ -247,11 +248,8 @@ impl<C: Connection> Buffers<C> {
         // How small flushes upload, measured while the other two are settled: where
         // the last flush was small and the app paints faster than the server reads
         // (or the wire is chosen, which leaves nothing in flight to find).
-        let measure_upload = self.wire_ok
-            && !self.chooser.trying()
-            && !self.copying.trying()
-            && !self.switch_always
-            && self.front.reads_later();
+        let measure_upload =
+            measurable && self.wire_ok && !self.chooser.trying() && !self.copying.trying();
         match measure_upload {
             true => {
                 let matters =

@@ -145,20 +145,7 @@ impl<C: Connection> BackingStore<C> {
         let completion = self.events.reach_the_store();
         let one_put = (2..=CLIP_MAX).contains(&clip.len())
             && clip_the_bounds(exact, clip.area(), clip.bounds().area());
-        if over_wire {
-            // Each rect of the cover in PutImage bands: nothing left in flight.
-            let pixels = front.memory.pixels();
-            for (i, &r) in rects.iter().enumerate() {
-                let sent = crate::transport::wire::put(conn, &target, pixels, wire, r)?;
-                self.stats.bytes_uploaded += sent.bytes;
-                self.stats.requests += sent.requests;
-                last_seq = sent.sequence;
-                if i == 0 {
-                    first_seq = (sent.sequence + 1).saturating_sub(sent.requests.max(1));
-                }
-            }
-            self.stats.wire_flushes += 1;
-        } else if front.reads_later() && one_put {
+        if front.reads_later() && one_put && !over_wire {
             // Several rects: the damage as the GC's clip, then one put of its bounds.
             // The server reads exactly the damaged pixels, and handles two requests,
             // not one a rect (each of which RustConnection polls the socket for). A
@@ -185,11 +172,18 @@ impl<C: Connection> BackingStore<C> {
             self.stats.requests += sent.requests + 1;
             last_seq = sent.sequence;
         } else {
+            // A put a rect: through shared memory the last asks for completion; over the
+            // wire from it (the rects of the cover) nothing is left in flight.
             let last = rects.len() - 1;
             for (i, &r) in rects.iter().enumerate() {
-                let sent = front
-                    .memory
-                    .put(conn, &target, r, completion && i == last)?;
+                let sent = match over_wire {
+                    true => {
+                        crate::transport::wire::put(conn, &target, front.memory.pixels(), wire, r)?
+                    }
+                    false => front
+                        .memory
+                        .put(conn, &target, r, completion && i == last)?,
+                };
                 self.stats.bytes_uploaded += sent.bytes;
                 self.stats.requests += sent.requests;
                 last_seq = sent.sequence;
@@ -199,6 +193,7 @@ impl<C: Connection> BackingStore<C> {
                     first_seq = (sent.sequence + 1).saturating_sub(sent.requests.max(1));
                 }
             }
+            self.stats.wire_flushes += u64::from(over_wire);
         }
         self.shown.record(first_seq, clip);
         if front.reads_later() && !over_wire {
