@@ -63,6 +63,8 @@ pub(crate) struct Buffers<C: Connection> {
     upload: Chooser<Upload>,
     pub(crate) wire_ok: bool,
     small_flush: bool,
+    /// Whether the last flush sent most of the image (see [`Buffers::make_writable`]).
+    large_flush: bool,
     conn: Arc<C>,
     counts: Counts,
     /// How the server attaches the segments made here (the front's own).
@@ -104,6 +106,7 @@ impl<C: Connection> Buffers<C> {
                 .timed(Duration::ZERO, UPLOAD_SETTLED),
             wire_ok: false,
             small_flush: false,
+            large_flush: false,
             conn: conn.clone(),
             counts: Counts::default(),
             flushes: 0,
@@ -127,11 +130,12 @@ impl<C: Connection> Buffers<C> {
         self.measured = false;
     }
 
-    /// Counts a flush: the image as the app made it so far is what the front holds.
-    /// `small` when it was a few pixels (where the wire may be the faster way).
-    pub(crate) fn flushed(&mut self, small: bool) {
+    /// Counts a flush of `area` pixels of an image of `image`: the image as the app
+    /// made it so far is what the front holds.
+    pub(crate) fn flushed(&mut self, area: u64, image: u64) {
         self.flushes += 1;
-        self.small_flush = small;
+        self.small_flush = small(area, image);
+        self.large_flush = area.saturating_mul(2) > image;
     }
 
     /// Whether a flush of `area` pixels of an image of `image` goes over the wire now
@@ -272,11 +276,13 @@ impl<C: Connection> Buffers<C> {
             self.credit = self.credit.saturating_add(budget);
             return self.wait_front();
         }
-        // An untracked paint whose switch would copy most of the image waits: the
-        // last frames changed most of it (a whole-window frame, a scroll), and the
-        // app's copy of it costs about what the server's read of it does (each
-        // streams the frame through memory), so waiting is no slower (`switch`).
-        let most = match untracked {
+        // An untracked paint after a flush of most of the image (a whole-window frame,
+        // a scroll) waits rather than copy most of the image: the app's copy of it
+        // costs about what the server's read of it does (each streams the frame
+        // through memory), so waiting is no slower (`switch`). After small flushes
+        // the copy rule alone decides: a spare that lacks all of the image (new, or
+        // after a resize) gets it once, and from then on only the trails.
+        let most = match untracked && self.large_flush {
             true => image.rect().area() / 2,
             false => u64::MAX,
         };
@@ -568,7 +574,7 @@ fn timed_wait<C: Connection>(
 /// at most. Only such flushes may go over the wire, so that a trial of it never
 /// sends whole frames through the socket (a full 1080p frame took 1.7-2.2x as long
 /// as through shared memory).
-pub(crate) fn small(area: u64, image: u64) -> bool {
+fn small(area: u64, image: u64) -> bool {
     area.saturating_mul(8) <= image
 }
 

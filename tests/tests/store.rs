@@ -1801,5 +1801,28 @@ fn a_whole_frame_told_at_the_flush_waits_rather_than_copy_the_image() {
         sc.conn.sync().unwrap();
         sc.model.fill(0xff40_5064);
         sc.check(&what);
+        if untracked {
+            // Then small frames (a sprite told at the flush): those do switch, the
+            // other buffer getting the image once and then only what changed.
+            let mut image = vec![0xff40_5064u32; (w * h) as usize];
+            for n in 0..10u32 {
+                let (x, pixel) = (10 + 5 * n, 0xff00_8000 + n);
+                let sprite = region(&[(x as i32, 20, 32, 32)]);
+                let mut frame = store.begin_frame().unwrap();
+                frame.fill(sprite.bounds(), pixel);
+                frame.flush(&sprite).unwrap();
+                for y in 20..52 {
+                    image[(y * w + x) as usize..][..32].fill(pixel);
+                }
+                sc.shown(&image, &sprite);
+            }
+            let after = store.stats();
+            assert!(
+                after.switches > 0,
+                "small frames after whole ones: {after:?}"
+            );
+            sc.conn.sync().unwrap();
+            sc.check("small frames after whole ones");
+        }
     }
 }

@@ -52,11 +52,10 @@ impl<C: Connection> BackingStore<C> {
             return Ok(());
         }
         canvas.settle_layout(None);
-        let image_area = canvas.geometry.rect().area();
-        let small = crate::buffers::small(clip.area(), image_area);
+        let (area, image_area) = (clip.area(), canvas.geometry.rect().area());
         // A few pixels from shared memory may go in the requests, where that measured
         // faster (`buffers.rs`): then the server never reads the memory.
-        let over_wire = canvas.buffers.uploads_over_wire(clip.area(), image_area);
+        let over_wire = canvas.buffers.uploads_over_wire(area, image_area);
         // A compositor is told every pixel sent: over shared memory, where a merge
         // saves only a request, it sends none beside the region (of few enough rects
         // that the compositor would take them one by one), but may send some of the
@@ -101,9 +100,9 @@ impl<C: Connection> BackingStore<C> {
                     Ok(pending) => {
                         canvas.buffers.front_mut().presented(pending, image);
                         let bpp = canvas.geometry.format.bytes_per_pixel() as u64;
-                        self.stats.bytes_uploaded += clip.area() * bpp;
+                        self.stats.bytes_uploaded += area * bpp;
                         self.stats.flushes += 1;
-                        canvas.buffers.flushed(small);
+                        canvas.buffers.flushed(area, image_area);
                         self.pace.flushed()?;
                         return self.conn.flush().map_err(Error::conn("flush"));
                     }
@@ -144,7 +143,7 @@ impl<C: Connection> BackingStore<C> {
         // tells when the memory is free.
         let completion = self.events.reach_the_store();
         let one_put = (2..=CLIP_MAX).contains(&clip.len())
-            && clip_the_bounds(exact, clip.area(), clip.bounds().area());
+            && clip_the_bounds(exact, area, clip.bounds().area());
         if front.reads_later() && one_put && !over_wire {
             // Several rects: the damage as the GC's clip, then one put of its bounds.
             // The server reads exactly the damaged pixels, and handles two requests,
@@ -168,7 +167,7 @@ impl<C: Connection> BackingStore<C> {
             .map_err(Error::conn("SetClipRectangles"))?;
             target.gc = self.gcs.clip.id();
             let sent = front.memory.put(conn, &target, clip.bounds(), completion)?;
-            self.stats.bytes_uploaded += clip.area() * target.bytes_per_pixel as u64;
+            self.stats.bytes_uploaded += area * target.bytes_per_pixel as u64;
             self.stats.requests += sent.requests + 1;
             last_seq = sent.sequence;
         } else {
@@ -201,7 +200,7 @@ impl<C: Connection> BackingStore<C> {
         }
         self.show_or_present()?;
         self.stats.flushes += 1;
-        self.canvas.buffers.flushed(small);
+        self.canvas.buffers.flushed(area, image_area);
         self.pace.flushed()?;
         self.conn.flush().map_err(Error::conn("flush"))?;
         Ok(())
