@@ -8,7 +8,7 @@
 //! sparse region on a composited server, or the wire) each coalesced rect is uploaded
 //! on its own; over the wire in bands under the request limit.
 
-use x11rb::connection::Connection;
+use x11rb::connection::{Connection, DiscardMode, RequestKind};
 use x11rb::protocol::xproto::{ClipOrdering, Rectangle};
 
 use super::PresentMode;
@@ -193,6 +193,18 @@ impl<C: Connection> BackingStore<C> {
                 }
             }
             self.stats.wire_flushes += u64::from(over_wire);
+        }
+        if over_wire && target.errors == request::Errors::Dropped {
+            // Dropped errors are discarded replies: libxcb keeps each request's number
+            // until a reply to a later request arrives, which shared memory's marker
+            // gives every flush; the wire needs one too, or they pile up.
+            let seq = request::get_input_focus(conn).map_err(Error::conn("GetInputFocus"))?;
+            conn.discard_reply(
+                seq,
+                RequestKind::HasResponse,
+                DiscardMode::DiscardReplyAndError,
+            );
+            self.stats.requests += 1;
         }
         self.shown.record(first_seq, clip);
         if front.reads_later() && !over_wire {
