@@ -332,20 +332,9 @@ pub(crate) trait Runner {
     fn raise(&mut self) -> Result<(), Box<dyn Error>> {
         Ok(())
     }
-    fn segments_alive(&self) -> Option<usize> {
-        None
-    }
-    /// Whether a paint over pixels in flight waits rather than switches (xbs's lanes:
-    /// what the store's chooser settled on).
-    fn prefers_waiting(&self) -> Option<bool> {
-        None
-    }
-    /// Whether its switching repaints cut out what they write (xbs's lanes).
-    fn repaints_cut(&self) -> Option<bool> {
-        None
-    }
-    /// Whether its small flushes go over the wire (xbs's lanes).
-    fn uploads_over_wire(&self) -> Option<bool> {
+    /// What the store says of itself, for xbs's lanes: the segments it holds, what
+    /// its choosers settled on (the `segs` and `busy` columns).
+    fn stats(&self) -> Option<xbs::Stats> {
         None
     }
     /// Allocations made inside the contender's own calls (the library's, not the
@@ -516,24 +505,11 @@ impl<C: Connection> Runner for XbsRunner<C> {
         viewable(&**self.window.connection(), self.window.id())
     }
 
-    fn segments_alive(&self) -> Option<usize> {
-        self.window.store().map(|s| s.stats().segments_alive)
-    }
-
-    fn prefers_waiting(&self) -> Option<bool> {
+    fn stats(&self) -> Option<xbs::Stats> {
+        let mut stats = self.window.store()?.stats();
         // One buffer: a paint over pixels in flight always waits.
-        let single = self.label.ends_with("-single-buffer");
-        self.window
-            .store()
-            .map(|s| single || s.stats().prefers_waiting)
-    }
-
-    fn repaints_cut(&self) -> Option<bool> {
-        self.window.store().map(|s| s.stats().repaints_cut)
-    }
-
-    fn uploads_over_wire(&self) -> Option<bool> {
-        self.window.store().map(|s| s.stats().uploads_over_wire)
+        stats.prefers_waiting |= self.label.ends_with("-single-buffer");
+        Some(stats)
     }
 
     fn raise(&mut self) -> Result<(), Box<dyn Error>> {
@@ -707,24 +683,9 @@ macro_rules! surface_runner {
                 raise(&**self.window.connection(), self.window.id())
             }
 
-            fn segments_alive(&self) -> Option<usize> {
+            fn stats(&self) -> Option<xbs::Stats> {
                 #[allow(clippy::redundant_closure_call)]
-                ($stats)(&self.surface).map(|s: xbs::Stats| s.segments_alive)
-            }
-
-            fn prefers_waiting(&self) -> Option<bool> {
-                #[allow(clippy::redundant_closure_call)]
-                ($stats)(&self.surface).map(|s: xbs::Stats| s.prefers_waiting)
-            }
-
-            fn repaints_cut(&self) -> Option<bool> {
-                #[allow(clippy::redundant_closure_call)]
-                ($stats)(&self.surface).map(|s: xbs::Stats| s.repaints_cut)
-            }
-
-            fn uploads_over_wire(&self) -> Option<bool> {
-                #[allow(clippy::redundant_closure_call)]
-                ($stats)(&self.surface).map(|s: xbs::Stats| s.uploads_over_wire)
+                ($stats)(&self.surface)
             }
         }
     };
@@ -1646,6 +1607,7 @@ fn on_server(
             }
         }
         for lane in &lanes {
+            let stats = lane.runner.stats();
             outcomes.push(Outcome {
                 server: kind,
                 scenario: s.name,
@@ -1671,10 +1633,10 @@ fn on_server(
                 },
                 bytes_per_frame: lane.bytes,
                 allocs_per_frame: median(&lane.allocs),
-                segments_alive: lane.runner.segments_alive(),
-                prefers_waiting: lane.runner.prefers_waiting(),
-                repaints_cut: lane.runner.repaints_cut(),
-                uploads_over_wire: lane.runner.uploads_over_wire(),
+                segments_alive: stats.as_ref().map(|s| s.segments_alive),
+                prefers_waiting: stats.as_ref().map(|s| s.prefers_waiting),
+                repaints_cut: stats.as_ref().map(|s| s.repaints_cut),
+                uploads_over_wire: stats.as_ref().map(|s| s.uploads_over_wire),
                 status: lane.failed.clone().map_or("ok".into(), |e| {
                     match e.starts_with(crate::qt_lane::SKIPPED) {
                         true => e,
